@@ -1,0 +1,289 @@
+//! The backward engine: walks the graph from the outputs in dependency
+//! order (iteratively, so chains of any length work), sums the gradients
+//! reaching each node, runs hooks, calls each node's backward, and
+//! accumulates into leaves' `.grad` — or, for [`grad`], returns them.
+
+use crate::graph::{Node, NodeKind};
+use crate::grad_mode::set_grad_enabled;
+use crate::tensor::Tensor;
+use ferrograd_storage::{Error, Result};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Options of [`Tensor::backward_with_options`] (PyTorch's keyword arguments).
+#[derive(Clone, Default)]
+pub struct BackwardOptions {
+    /// Gradient of the output; `None` means 1 for a one-element output.
+    pub gradient: Option<Tensor>,
+    /// Keep the saved tensors so backward can run through the graph again.
+    pub retain_graph: bool,
+    /// Record the backward computation itself, for higher-order gradients
+    /// (implies `retain_graph`).
+    pub create_graph: bool,
+}
+
+/// Options of [`grad`].
+#[derive(Clone, Default)]
+pub struct GradOptions {
+    /// Gradients of the outputs, one per output; `None` means 1 for one-element outputs.
+    pub grad_outputs: Option<Vec<Tensor>>,
+    /// Keep the saved tensors (defaults to `create_graph`).
+    pub retain_graph: Option<bool>,
+    /// Record the backward computation, for higher-order gradients.
+    pub create_graph: bool,
+    /// Return `None` for inputs the outputs do not depend on, instead of an error.
+    pub allow_unused: bool,
+}
+
+type NodeKey = *const Node;
+
+fn key(node: &Arc<Node>) -> NodeKey {
+    Arc::as_ptr(node)
+}
+
+fn add_grad(slot: &mut Option<Tensor>, g: Tensor) -> Result<()> {
+    *slot = Some(match slot.take() {
+        Some(old) => old.try_add(&g)?,
+        None => g,
+    });
+    Ok(())
+}
+
+fn root_gradient(output: &Tensor, given: Option<&Tensor>, index: usize) -> Result<Tensor> {
+    match given {
+        Some(g) => {
+            if g.shape() != output.shape() {
+                return Err(Error::Autograd(format!(
+                    "Mismatch in shape: grad_output[{index}] has a shape of {:?} and output[{index}] has a shape of {:?}.",
+                    g.shape(),
+                    output.shape()
+                )));
+            }
+            Ok(g.clone())
+        }
+        None if output.numel() == 1 => Tensor::ones_like(output),
+        None => Err(Error::Autograd(format!(
+            "grad can be implicitly created only for scalar outputs (output {index} has shape {:?}). Pass the gradient with backward_with(gradient) or backward_with_options.",
+            output.shape()
+        ))),
+    }
+}
+
+/// Runs backward from `roots`. With `capture`, returns the gradients flowing
+/// into those nodes instead of accumulating into leaves.
+fn execute(
+    roots: Vec<(Arc<Node>, Tensor)>,
+    capture: Option<&[Arc<Node>]>,
+    retain_graph: bool,
+    create_graph: bool,
+) -> Result<Vec<Option<Tensor>>> {
+    // Count, for each node, how many edges reach it from the roots.
+    let mut dependencies: HashMap<NodeKey, usize> = HashMap::new();
+    let mut seen: HashMap<NodeKey, Arc<Node>> = HashMap::new();
+    let mut stack: Vec<Arc<Node>> = Vec::new();
+    for (node, _) in &roots {
+        if seen.insert(key(node), node.clone()).is_none() {
+            stack.push(node.clone());
+        }
+    }
+    while let Some(node) = stack.pop() {
+        for next in node.next.iter().flatten() {
+            *dependencies.entry(key(next)).or_insert(0) += 1;
+            if seen.insert(key(next), next.clone()).is_none() {
+                stack.push(next.clone());
+            }
+        }
+    }
+
+    let mut buffers: HashMap<NodeKey, Option<Tensor>> = HashMap::new();
+    let _mode = set_grad_enabled(create_graph);
+    for (node, g) in roots {
+        add_grad(buffers.entry(key(&node)).or_default(), g)?;
+    }
+    let mut ready: Vec<Arc<Node>> = seen
+        .values()
+        .filter(|n| !dependencies.contains_key(&key(n)))
+        .cloned()
+        .collect();
+    ready.sort_by_key(|n| n.seq);
+
+    let mut captured: Vec<Option<Tensor>> = vec![None; capture.map_or(0, |c| c.len())];
+    let result = (|| -> Result<()> {
+        while let Some(node) = ready.pop() {
+            let Some(mut grad) = buffers.remove(&key(&node)).flatten() else {
+                // Nothing flowed here; its inputs still stop waiting on it.
+                release_dependencies(&node, &mut dependencies, &mut ready);
+                continue;
+            };
+            let hooks = node.pre_hooks.lock().clone();
+            for hook in hooks {
+                if let Some(replaced) = hook(&grad) {
+                    grad = replaced;
+                }
+            }
+            if let Some(targets) = capture {
+                for (i, t) in targets.iter().enumerate() {
+                    if Arc::ptr_eq(t, &node) {
+                        captured[i] = Some(grad.clone());
+                    }
+                }
+            }
+            let input_grads = match &node.kind {
+                NodeKind::AccumulateGrad(leaf) => {
+                    if capture.is_none() {
+                        if let Some(leaf) = leaf.upgrade() {
+                            accumulate(Tensor::from_impl(leaf), grad, create_graph)?;
+                        }
+                    }
+                    continue;
+                }
+                NodeKind::Function(f) => f(&grad)?,
+            };
+            for (next, g) in node.next.iter().zip(input_grads) {
+                if let (Some(next), Some(g)) = (next, g) {
+                    add_grad(buffers.entry(key(next)).or_default(), g)?;
+                }
+            }
+            release_dependencies(&node, &mut dependencies, &mut ready);
+        }
+        Ok(())
+    })();
+    if !retain_graph {
+        for node in seen.values() {
+            node.release();
+        }
+    }
+    result?;
+    Ok(captured)
+}
+
+/// Marks one edge from `node` to each of its inputs as done, queueing the
+/// inputs nothing else waits on.
+fn release_dependencies(
+    node: &Arc<Node>,
+    dependencies: &mut HashMap<NodeKey, usize>,
+    ready: &mut Vec<Arc<Node>>,
+) {
+    for next in node.next.iter().flatten() {
+        let count = dependencies.get_mut(&key(next)).expect("edge was counted");
+        *count -= 1;
+        if *count == 0 {
+            ready.push(next.clone());
+        }
+    }
+}
+
+/// Adds `grad` into a leaf's `.grad`, after the leaf's hooks.
+fn accumulate(leaf: Tensor, mut grad: Tensor, create_graph: bool) -> Result<()> {
+    for hook in Tensor::leaf_hooks(&leaf.inner) {
+        if let Some(replaced) = hook(&grad) {
+            grad = replaced;
+        }
+    }
+    let old = leaf.grad();
+    let new = match old {
+        Some(old) => old.try_add(&grad)?,
+        // The incoming gradient may alias other gradients or views: keep a
+        // private copy unless it is already the sole owner of its memory.
+        None if !create_graph && grad.storage().handle_count() == 1 && grad.is_contiguous() => grad,
+        None if !create_graph => grad.contiguous_owned()?,
+        None => grad,
+    };
+    leaf.inner.meta.lock().grad = Some(if create_graph { new } else { new.detach() });
+    Ok(())
+}
+
+impl Tensor {
+    /// Computes the gradient of this one-element tensor with respect to every
+    /// leaf that requires grad, adding it into their `.grad`
+    /// (`loss.backward()`).
+    ///
+    /// ```
+    /// use ferrograd_autograd::Tensor;
+    /// let x = Tensor::from_vec(vec![1.0f32, 2.0], &[2])?.requires_grad_(true)?;
+    /// let y = (&x * &x).sum();
+    /// y.backward()?;
+    /// assert_eq!(x.grad().unwrap().to_vec::<f32>()?, vec![2.0, 4.0]);
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
+    pub fn backward(&self) -> Result<()> {
+        self.backward_with_options(BackwardOptions::default())
+    }
+
+    /// Backward from a non-scalar output with an explicit output gradient.
+    pub fn backward_with(&self, gradient: &Tensor) -> Result<()> {
+        self.backward_with_options(BackwardOptions {
+            gradient: Some(gradient.clone()),
+            ..Default::default()
+        })
+    }
+
+    /// Backward with PyTorch's options (`gradient`, `retain_graph`, `create_graph`).
+    pub fn backward_with_options(&self, options: BackwardOptions) -> Result<()> {
+        let root = self.gradient_edge().ok_or_else(|| {
+            Error::Autograd(
+                "element 0 of tensors does not require grad and does not have a grad_fn. Mark an input with requires_grad_(true) before computing this tensor, outside no_grad().".into(),
+            )
+        })?;
+        let g = root_gradient(self, options.gradient.as_ref(), 0)?;
+        execute(
+            vec![(root, g)],
+            None,
+            options.retain_graph || options.create_graph,
+            options.create_graph,
+        )?;
+        Ok(())
+    }
+}
+
+/// Gradients of `outputs` with respect to `inputs`, returned instead of
+/// accumulated into `.grad` (`torch.autograd.grad`).
+///
+/// ```
+/// use ferrograd_autograd::{grad, GradOptions, Tensor};
+/// let x = Tensor::from_vec(vec![2.0f64], &[1])?.requires_grad_(true)?;
+/// let y = (&(&x * &x) * &x).sum(); // x³
+/// let opts = GradOptions { create_graph: true, ..Default::default() };
+/// let dy = grad(&[y], &[x.clone()], opts)?[0].clone().unwrap(); // 3x² = 12
+/// let d2y = grad(&[dy.sum()], &[x.clone()], GradOptions::default())?[0].clone().unwrap(); // 6x = 12
+/// assert_eq!(d2y.to_vec::<f64>()?, vec![12.0]);
+/// assert!(x.grad().is_none());
+/// # Ok::<(), ferrograd_autograd::Error>(())
+/// ```
+pub fn grad(
+    outputs: &[Tensor],
+    inputs: &[Tensor],
+    options: GradOptions,
+) -> Result<Vec<Option<Tensor>>> {
+    let mut roots = Vec::with_capacity(outputs.len());
+    for (i, out) in outputs.iter().enumerate() {
+        let given = options.grad_outputs.as_ref().and_then(|g| g.get(i));
+        let Some(node) = out.gradient_edge() else {
+            return Err(Error::Autograd(format!(
+                "element {i} of tensors does not require grad and does not have a grad_fn"
+            )));
+        };
+        roots.push((node, root_gradient(out, given, i)?));
+    }
+    let mut targets = Vec::with_capacity(inputs.len());
+    for (i, t) in inputs.iter().enumerate() {
+        targets.push(t.gradient_edge().ok_or_else(|| {
+            Error::Autograd(format!(
+                "One of the differentiated Tensors (input {i}) does not require grad"
+            ))
+        })?);
+    }
+    let retain = options.retain_graph.unwrap_or(options.create_graph);
+    let grads = execute(roots, Some(&targets), retain, options.create_graph)?;
+    if !options.allow_unused {
+        if let Some(i) = grads.iter().position(|g| g.is_none()) {
+            return Err(Error::Autograd(format!(
+                "One of the differentiated Tensors (input {i}) appears to not have been used in the graph. Set allow_unused=true in GradOptions if this is the desired behavior."
+            )));
+        }
+    }
+    Ok(grads
+        .into_iter()
+        .map(|g| g.map(|g| if options.create_graph { g } else { g.detach() }))
+        .collect())
+}

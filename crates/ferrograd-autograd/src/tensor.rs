@@ -1,0 +1,608 @@
+//! The [`Tensor`] handle: a storage, a layout over it, and the autograd
+//! metadata (requires_grad, grad_fn, .grad, hooks) that the graph enforces.
+//! Cloning a `Tensor` clones the handle — both names see the same tensor,
+//! like two Python variables bound to one `torch.Tensor`.
+
+use crate::graph::{GradHook, Node, NodeKind, SavedTensor};
+use crate::grad_mode::is_grad_enabled;
+use ferrograd_storage::{CpuBuffer, DType, Device, Element, Error, Layout, Result, Storage};
+use parking_lot::Mutex;
+use std::sync::{Arc, Weak};
+
+/// An n-dimensional array with PyTorch's semantics: strided views that share
+/// storage, a dtype and device, and a place in the autograd graph.
+///
+/// ```
+/// use ferrograd_autograd::Tensor;
+/// let t = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3])?;
+/// assert_eq!(t.shape(), &[2, 3]);
+/// assert_eq!(t.strides(), &[3, 1]);
+/// let tt = t.transpose(0, 1)?;
+/// assert!(tt.shares_storage(&t));
+/// assert!(!tt.is_contiguous());
+/// # Ok::<(), ferrograd_autograd::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Tensor {
+    pub(crate) inner: Arc<TensorImpl>,
+}
+
+pub(crate) struct TensorImpl {
+    pub(crate) storage: Storage,
+    pub(crate) layout: Layout,
+    pub(crate) dtype: DType,
+    pub(crate) meta: Mutex<AutogradMeta>,
+}
+
+#[derive(Default)]
+pub(crate) struct AutogradMeta {
+    /// Only meaningful on leaves; a non-leaf requires grad through its grad_fn.
+    pub(crate) requires_grad: bool,
+    pub(crate) grad_fn: Option<Arc<Node>>,
+    pub(crate) grad: Option<Tensor>,
+    pub(crate) accumulator: Weak<Node>,
+    pub(crate) hooks: Vec<GradHook>,
+    pub(crate) retains_grad: bool,
+    /// For views: the tensor whose storage they view (never itself a view).
+    pub(crate) view_base: Option<Tensor>,
+}
+
+impl Tensor {
+    /// A tensor over `storage` with `layout`; the layout must stay inside the storage.
+    ///
+    /// ```
+    /// use ferrograd_autograd::{Tensor, Storage, Layout};
+    /// let s = Storage::from_vec(vec![1i64, 2, 3, 4]);
+    /// let t = Tensor::from_parts(s, Layout::new(vec![2], vec![-2], 3))?;
+    /// assert_eq!(t.to_vec::<i64>()?, vec![4, 2]);
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
+    pub fn from_parts(storage: Storage, layout: Layout) -> Result<Tensor> {
+        let (lo, hi) = layout.span();
+        if layout.numel() > 0 && (hi > storage.len() || lo > hi) {
+            return Err(Error::invalid(
+                "from_parts",
+                format!(
+                    "layout {:?} with strides {:?} at offset {} reaches element {} of a storage of {} elements",
+                    layout.shape(),
+                    layout.strides(),
+                    layout.offset(),
+                    hi - 1,
+                    storage.len()
+                ),
+            ));
+        }
+        Ok(Self::from_parts_unchecked(storage, layout))
+    }
+
+    pub(crate) fn from_parts_unchecked(storage: Storage, layout: Layout) -> Tensor {
+        Tensor {
+            inner: Arc::new(TensorImpl {
+                dtype: storage.dtype(),
+                storage,
+                layout,
+                meta: Mutex::new(AutogradMeta::default()),
+            }),
+        }
+    }
+
+    /// A tensor of `shape` taking ownership of `data` (row-major) without copying.
+    ///
+    /// ```
+    /// use ferrograd_autograd::Tensor;
+    /// let t = Tensor::from_vec(vec![1, 2, 3, 4, 5, 6i64], &[2, 3])?;
+    /// assert_eq!(t.numel(), 6);
+    /// assert!(Tensor::from_vec(vec![1.0f32; 5], &[2, 3]).is_err());
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
+    pub fn from_vec<T: Element>(data: Vec<T>, shape: &[usize]) -> Result<Tensor> {
+        Self::from_buffer(T::into_buffer(data), shape)
+    }
+
+    /// A tensor of `shape` copying `data` (row-major).
+    pub fn from_slice<T: Element>(data: &[T], shape: &[usize]) -> Result<Tensor> {
+        Self::from_vec(data.to_vec(), shape)
+    }
+
+    /// A tensor of `shape` over a whole buffer (row-major).
+    pub fn from_buffer(buffer: CpuBuffer, shape: &[usize]) -> Result<Tensor> {
+        let numel: usize = shape.iter().product();
+        if numel != buffer.len() {
+            return Err(Error::InvalidShape {
+                shape: shape.iter().map(|&s| s as isize).collect(),
+                numel: buffer.len(),
+            });
+        }
+        Ok(Self::from_parts_unchecked(
+            Storage::new(buffer),
+            Layout::contiguous(shape),
+        ))
+    }
+
+    /// Wraps a kernel's row-major output; the caller guarantees `data.len()` matches.
+    pub(crate) fn from_kernel<T: Element>(data: Vec<T>, shape: &[usize]) -> Tensor {
+        debug_assert_eq!(data.len(), shape.iter().product::<usize>());
+        Self::from_parts_unchecked(Storage::from_vec(data), Layout::contiguous(shape))
+    }
+
+    /// A 0-dimensional tensor holding `value`.
+    ///
+    /// ```
+    /// use ferrograd_autograd::Tensor;
+    /// let t = Tensor::scalar(2.5f64);
+    /// assert_eq!(t.dim(), 0);
+    /// assert_eq!(t.item::<f64>()?, 2.5);
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
+    pub fn scalar<T: Element>(value: T) -> Tensor {
+        Self::from_kernel(vec![value], &[])
+    }
+
+    /// Another handle on the same storage with a new layout (a view), linked
+    /// to the same base for the in-place rules.
+    pub(crate) fn view_with_layout(&self, layout: Layout) -> Tensor {
+        let view = Self::from_parts_unchecked(self.inner.storage.clone(), layout);
+        let base = self.inner.meta.lock().view_base.clone().unwrap_or_else(|| self.clone());
+        view.inner.meta.lock().view_base = Some(base);
+        view
+    }
+
+    /// Sizes of each dimension (`t.shape` in PyTorch).
+    pub fn shape(&self) -> &[usize] {
+        self.inner.layout.shape()
+    }
+
+    /// The size of one dim (negative counts from the end).
+    pub fn size(&self, dim: isize) -> Result<usize> {
+        Ok(self.shape()[self.inner.layout.dim(dim)?])
+    }
+
+    /// Number of dimensions.
+    pub fn dim(&self) -> usize {
+        self.inner.layout.ndim()
+    }
+
+    /// Number of elements.
+    pub fn numel(&self) -> usize {
+        self.inner.layout.numel()
+    }
+
+    /// The element type.
+    pub fn dtype(&self) -> DType {
+        self.inner.dtype
+    }
+
+    /// Where the data lives.
+    pub fn device(&self) -> Device {
+        self.inner.storage.device()
+    }
+
+    /// Strides in elements, signed (a flipped dim has a negative stride).
+    pub fn strides(&self) -> &[isize] {
+        self.inner.layout.strides()
+    }
+
+    /// The stride of one dim.
+    pub fn stride(&self, dim: isize) -> Result<isize> {
+        Ok(self.strides()[self.inner.layout.dim(dim)?])
+    }
+
+    /// Index into the storage of the first logical element.
+    pub fn storage_offset(&self) -> usize {
+        self.inner.layout.offset()
+    }
+
+    /// True when elements are row-major with no gaps.
+    pub fn is_contiguous(&self) -> bool {
+        self.inner.layout.is_contiguous()
+    }
+
+    /// Shape, strides and offset.
+    pub fn layout(&self) -> &Layout {
+        &self.inner.layout
+    }
+
+    /// The shared buffer under this tensor.
+    pub fn storage(&self) -> &Storage {
+        &self.inner.storage
+    }
+
+    /// True when both tensors view one storage (PyTorch users compare
+    /// `untyped_storage().data_ptr()` for this).
+    pub fn shares_storage(&self, other: &Tensor) -> bool {
+        self.inner.storage.same_as(&other.inner.storage)
+    }
+
+    /// True when both handles name the very same tensor.
+    pub fn same_tensor(&self, other: &Tensor) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// The version counter shared by every view of the storage: in-place ops bump it.
+    pub fn version(&self) -> u64 {
+        self.inner.storage.version()
+    }
+
+    /// True if gradients flow to this tensor: a leaf marked with
+    /// [`requires_grad_`](Self::requires_grad_), or a result of ops on one.
+    pub fn requires_grad(&self) -> bool {
+        let meta = self.inner.meta.lock();
+        meta.requires_grad || meta.grad_fn.is_some()
+    }
+
+    /// Marks a leaf as requiring grad (or not) and returns a handle to it, so
+    /// it also works as a builder: `Tensor::randn(&[3])?.requires_grad_(true)?`.
+    ///
+    /// ```
+    /// use ferrograd_autograd::Tensor;
+    /// let w = Tensor::from_vec(vec![0.5f32], &[1])?.requires_grad_(true)?;
+    /// assert!(w.requires_grad() && w.is_leaf());
+    /// let e = Tensor::from_vec(vec![1i64], &[1])?.requires_grad_(true).unwrap_err();
+    /// assert!(e.to_string().contains("only Tensors of floating point dtype can require gradients"));
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
+    pub fn requires_grad_(&self, requires_grad: bool) -> Result<Tensor> {
+        if requires_grad && !self.dtype().is_floating_point() {
+            return Err(Error::Autograd(format!(
+                "only Tensors of floating point dtype can require gradients (this one is {}). Convert it first with .float() or .double().",
+                self.dtype()
+            )));
+        }
+        let mut meta = self.inner.meta.lock();
+        if meta.grad_fn.is_some() {
+            if !requires_grad {
+                return Err(Error::Autograd(
+                    "you can only change requires_grad flags of leaf variables. If you want to use a computed variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach().".into(),
+                ));
+            }
+        } else {
+            meta.requires_grad = requires_grad;
+        }
+        drop(meta);
+        Ok(self.clone())
+    }
+
+    /// True for tensors not produced by a recorded op (user-created tensors,
+    /// and results computed under `no_grad` or from tensors not requiring grad).
+    pub fn is_leaf(&self) -> bool {
+        self.inner.meta.lock().grad_fn.is_none()
+    }
+
+    /// The node that produced this tensor, if it was recorded.
+    pub fn grad_fn(&self) -> Option<Arc<Node>> {
+        self.inner.meta.lock().grad_fn.clone()
+    }
+
+    /// The accumulated gradient. Filled by backward for leaves that require
+    /// grad; a non-leaf's stays `None` unless [`retain_grad`](Self::retain_grad)
+    /// was called, because its gradient is only passed through, not kept.
+    pub fn grad(&self) -> Option<Tensor> {
+        self.inner.meta.lock().grad.clone()
+    }
+
+    /// Replaces `.grad` (`None` clears it, as `zero_grad(set_to_none=True)` does).
+    pub fn set_grad(&self, grad: Option<Tensor>) -> Result<()> {
+        if let Some(g) = &grad {
+            if g.shape() != self.shape() {
+                return Err(Error::ShapeMismatch {
+                    op: "set_grad",
+                    lhs: g.shape().to_vec(),
+                    rhs: self.shape().to_vec(),
+                    msg: "assigned grad has data of a different size than the tensor".into(),
+                });
+            }
+        }
+        self.inner.meta.lock().grad = grad;
+        Ok(())
+    }
+
+    /// Clears `.grad`.
+    pub fn zero_grad(&self) {
+        self.inner.meta.lock().grad = None;
+    }
+
+    /// A tensor sharing this one's storage and version counter, cut from the
+    /// graph: no grad_fn, does not require grad.
+    ///
+    /// ```
+    /// use ferrograd_autograd::Tensor;
+    /// let w = Tensor::from_vec(vec![1.0f32], &[1])?.requires_grad_(true)?;
+    /// let d = (&w * 2.0).detach();
+    /// assert!(!d.requires_grad() && d.is_leaf());
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
+    pub fn detach(&self) -> Tensor {
+        Self::from_parts_unchecked(self.inner.storage.clone(), self.inner.layout.clone())
+    }
+
+    /// Cuts this tensor from the graph in place.
+    pub fn detach_(&self) -> Tensor {
+        let mut meta = self.inner.meta.lock();
+        meta.grad_fn = None;
+        meta.requires_grad = false;
+        drop(meta);
+        self.clone()
+    }
+
+    /// Keeps the gradient of a non-leaf in `.grad` during backward.
+    pub fn retain_grad(&self) -> Result<()> {
+        let mut meta = self.inner.meta.lock();
+        let Some(node) = meta.grad_fn.clone() else {
+            if meta.requires_grad {
+                return Ok(()); // leaves keep their grad anyway
+            }
+            return Err(Error::Autograd(
+                "can't retain_grad on Tensor that has requires_grad=False".into(),
+            ));
+        };
+        if meta.retains_grad {
+            return Ok(());
+        }
+        meta.retains_grad = true;
+        drop(meta);
+        let weak = Arc::downgrade(&self.inner);
+        node.pre_hooks.lock().push(Arc::new(move |g: &Tensor| {
+            if let Some(t) = weak.upgrade() {
+                let mut meta = t.meta.lock();
+                meta.grad = Some(match meta.grad.take() {
+                    Some(old) => crate::grad_mode::with_no_grad(|| old.try_add(g)).ok()?,
+                    None => g.detach().contiguous_owned().ok()?,
+                });
+            }
+            None
+        }));
+        Ok(())
+    }
+
+    /// True once [`retain_grad`](Self::retain_grad) was called on this non-leaf.
+    pub fn retains_grad(&self) -> bool {
+        self.inner.meta.lock().retains_grad
+    }
+
+    /// Calls `hook` with this tensor's gradient each time backward computes
+    /// it; a returned tensor replaces the gradient.
+    ///
+    /// ```
+    /// use ferrograd_autograd::Tensor;
+    /// let x = Tensor::from_vec(vec![1.0f64, 2.0], &[2])?.requires_grad_(true)?;
+    /// x.register_hook(|g| Some(g * 10.0))?;
+    /// (&x * 3.0).sum().backward()?;
+    /// assert_eq!(x.grad().unwrap().to_vec::<f64>()?, vec![30.0, 30.0]);
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
+    pub fn register_hook(
+        &self,
+        hook: impl Fn(&Tensor) -> Option<Tensor> + Send + Sync + 'static,
+    ) -> Result<()> {
+        let mut meta = self.inner.meta.lock();
+        match meta.grad_fn.clone() {
+            Some(node) => node.pre_hooks.lock().push(Arc::new(hook)),
+            None if meta.requires_grad => meta.hooks.push(Arc::new(hook)),
+            None => {
+                return Err(Error::Autograd(
+                    "cannot register a hook on a tensor that doesn't require gradient".into(),
+                ))
+            }
+        }
+        Ok(())
+    }
+
+    /// The leaf's gradient accumulator node, created on first use.
+    pub(crate) fn grad_accumulator(&self) -> Arc<Node> {
+        let mut meta = self.inner.meta.lock();
+        if let Some(node) = meta.accumulator.upgrade() {
+            return node;
+        }
+        let node = Node::new(
+            "AccumulateGrad",
+            NodeKind::AccumulateGrad(Arc::downgrade(&self.inner)),
+            Vec::new(),
+            Vec::new(),
+        );
+        meta.accumulator = Arc::downgrade(&node);
+        node
+    }
+
+    /// The node gradients for this tensor should flow into, if any.
+    pub(crate) fn gradient_edge(&self) -> Option<Arc<Node>> {
+        let meta = self.inner.meta.lock();
+        if let Some(f) = &meta.grad_fn {
+            return Some(f.clone());
+        }
+        let wants = meta.requires_grad;
+        drop(meta);
+        wants.then(|| self.grad_accumulator())
+    }
+
+    /// A handle on the same data whose grad_fn is `node` (unpacking a saved output).
+    pub(crate) fn with_history(&self, node: Arc<Node>) -> Tensor {
+        let t = Self::from_parts_unchecked(self.inner.storage.clone(), self.inner.layout.clone());
+        t.inner.meta.lock().grad_fn = Some(node);
+        t
+    }
+
+    /// True when an op on `inputs` must be recorded: grad mode is on and at
+    /// least one input requires grad.
+    pub fn needs_grad(inputs: &[&Tensor]) -> bool {
+        is_grad_enabled() && inputs.iter().any(|t| t.requires_grad())
+    }
+
+    /// Records this op result in the graph, if [`needs_grad`](Self::needs_grad):
+    /// a node named `name` whose `backward` maps the output's gradient to one
+    /// gradient per entry of `inputs`. `saved` lists the tensors `backward`
+    /// unpacks, so the graph can free them after backward. Returns `self`.
+    ///
+    /// This is how every differentiable op is written:
+    /// ```
+    /// use ferrograd_autograd::{SavedTensor, Tensor};
+    /// fn square(x: &Tensor) -> ferrograd_autograd::Result<Tensor> {
+    ///     let out = x.try_mul(x)?.detach();
+    ///     if !Tensor::needs_grad(&[x]) {
+    ///         return Ok(out);
+    ///     }
+    ///     let sx = SavedTensor::input(x);
+    ///     Ok(out.with_grad_fn("SquareBackward0", &[x], &[&sx], {
+    ///         let sx = sx.clone();
+    ///         move |g| Ok(vec![Some(g.try_mul(&(&sx.unpack()? * 2.0))?)])
+    ///     }))
+    /// }
+    /// let x = Tensor::from_vec(vec![3.0f64], &[1])?.requires_grad_(true)?;
+    /// square(&x)?.sum().backward()?;
+    /// assert_eq!(x.grad().unwrap().to_vec::<f64>()?, vec![6.0]);
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
+    pub fn with_grad_fn(
+        self,
+        name: &'static str,
+        inputs: &[&Tensor],
+        saved: &[&SavedTensor],
+        backward: impl Fn(&Tensor) -> Result<Vec<Option<Tensor>>> + Send + Sync + 'static,
+    ) -> Tensor {
+        if !Self::needs_grad(inputs) {
+            return self;
+        }
+        let next = inputs.iter().map(|t| t.gradient_edge()).collect();
+        let saved = saved.iter().map(|s| (*s).clone()).collect();
+        let node = Node::new(name, NodeKind::Function(Box::new(backward)), next, saved);
+        self.inner.meta.lock().grad_fn = Some(node);
+        self
+    }
+
+    /// Checks the rules for writing into this tensor in place: not a leaf
+    /// that requires grad (nor a view of one) while grad mode is on, and no two
+    /// elements sharing memory.
+    pub fn check_inplace(&self) -> Result<()> {
+        let meta = self.inner.meta.lock();
+        if is_grad_enabled() {
+            if meta.grad_fn.is_none() && meta.requires_grad {
+                return Err(Error::Autograd(
+                    "a leaf Variable that requires grad is being used in an in-place operation. Wrap the update in no_grad() (optimizers do), or apply it to a .detach()ed tensor.".into(),
+                ));
+            }
+            if let Some(base) = &meta.view_base {
+                if base.is_leaf() && base.requires_grad() {
+                    return Err(Error::Autograd(
+                        "a view of a leaf Variable that requires grad is being used in an in-place operation. Wrap the update in no_grad(), or clone() the view first.".into(),
+                    ));
+                }
+                if base.requires_grad() {
+                    return Err(Error::Autograd(
+                        "in-place operations on a view of a tensor that requires grad are not supported: ferrograd does not rewrite the base's history. Use the out-of-place op, or clone() the view first.".into(),
+                    ));
+                }
+            }
+        }
+        drop(meta);
+        let layout = self.layout();
+        if layout
+            .shape()
+            .iter()
+            .zip(layout.strides())
+            .any(|(&n, &s)| n > 1 && s == 0)
+        {
+            return Err(Error::invalid(
+                "in-place operation",
+                "unsupported operation: more than one element of the written-to tensor refers to a single memory location. Please clone() the tensor before performing the operation.",
+            ));
+        }
+        Ok(())
+    }
+
+    /// After an in-place write: bumps the version counter and, if the write
+    /// must be recorded, makes a new node (edges: this tensor's old history,
+    /// then `others`) this tensor's grad_fn.
+    pub fn record_inplace(
+        &self,
+        name: &'static str,
+        others: &[&Tensor],
+        saved: &[&SavedTensor],
+        backward: impl Fn(&Tensor) -> Result<Vec<Option<Tensor>>> + Send + Sync + 'static,
+    ) {
+        self.inner.storage.bump_version();
+        let mut inputs = vec![self];
+        inputs.extend_from_slice(others);
+        if !Self::needs_grad(&inputs) {
+            return;
+        }
+        let next = inputs.iter().map(|t| t.gradient_edge()).collect();
+        let saved = saved.iter().map(|s| (*s).clone()).collect();
+        let node = Node::new(name, NodeKind::Function(Box::new(backward)), next, saved);
+        let mut meta = self.inner.meta.lock();
+        meta.grad_fn = Some(node);
+        meta.requires_grad = false;
+    }
+
+    /// A copy as a fresh row-major tensor, detached, even if already contiguous.
+    pub(crate) fn contiguous_owned(&self) -> Result<Tensor> {
+        let guard = self.inner.storage.read()?;
+        let buf = ferrograd_storage::with_buffer!(&*guard, v, T => {
+            T::into_buffer(ferrograd_storage::cpu::gather_contiguous(v, self.layout()))
+        });
+        Ok(Self::from_parts_unchecked(Storage::new(buf), Layout::contiguous(self.shape())))
+    }
+
+    /// Leaf hooks registered on this tensor (run before accumulation).
+    pub(crate) fn leaf_hooks(inner: &TensorImpl) -> Vec<GradHook> {
+        inner.meta.lock().hooks.clone()
+    }
+
+    pub(crate) fn from_impl(inner: Arc<TensorImpl>) -> Tensor {
+        Tensor { inner }
+    }
+
+    /// Borrows the storage for reading and hands the typed data of `T` to `f`
+    /// together with the layout. Errors name both dtypes on a mismatch.
+    pub fn with_data<T: Element, R>(&self, f: impl FnOnce(&[T], &Layout) -> R) -> Result<R> {
+        let guard = self.inner.storage.read()?;
+        let data = guard.as_slice::<T>().ok_or_else(|| self.dtype_error::<T>("with_data"))?;
+        Ok(f(data, self.layout()))
+    }
+
+    /// The error for asking for elements of type `T` from this tensor.
+    pub fn dtype_error<T: Element>(&self, op: &'static str) -> Error {
+        Error::DTypeMismatch {
+            op,
+            expected: T::DTYPE,
+            got: self.dtype(),
+            hint: format!(
+                "Convert the tensor first with .to_dtype(DType::{:?}), or ask for the element type that matches {}.",
+                T::DTYPE,
+                self.dtype()
+            ),
+        }
+    }
+
+    /// The elements in row-major order.
+    ///
+    /// ```
+    /// use ferrograd_autograd::Tensor;
+    /// let t = Tensor::from_vec(vec![1i64, 2, 3, 4], &[2, 2])?;
+    /// assert_eq!(t.transpose(0, 1)?.to_vec::<i64>()?, vec![1, 3, 2, 4]);
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
+    pub fn to_vec<T: Element>(&self) -> Result<Vec<T>> {
+        self.with_data(|d: &[T], l| ferrograd_storage::cpu::gather_contiguous(d, l))
+    }
+
+    /// The value of a one-element tensor of any rank.
+    ///
+    /// ```
+    /// use ferrograd_autograd::Tensor;
+    /// assert_eq!(Tensor::from_vec(vec![7i64], &[1, 1])?.item::<i64>()?, 7);
+    /// let e = Tensor::from_vec(vec![1.0f32, 2.0, 3.0], &[3])?.item::<f32>().unwrap_err();
+    /// assert_eq!(e.to_string(), "a Tensor with 3 elements cannot be converted to Scalar");
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
+    pub fn item<T: Element>(&self) -> Result<T> {
+        if self.numel() != 1 {
+            return Err(Error::NotAScalar { numel: self.numel() });
+        }
+        self.with_data(|d: &[T], l| d[l.offset()])
+    }
+}
+
+// SAFETY-free compile-time check that the handle can cross threads.
+const _: fn() = || {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Tensor>();
+};

@@ -1,0 +1,185 @@
+//! [`CpuBuffer`]: one typed vector of host memory, the unit that tensor
+//! storages share, and the [`dispatch!`](crate::with_buffer) macro that maps a
+//! buffer onto a generic kernel.
+
+use crate::{DType, Element};
+
+/// A typed, contiguous block of host memory.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CpuBuffer {
+    /// `float32` elements.
+    F32(Vec<f32>),
+    /// `float64` elements.
+    F64(Vec<f64>),
+    /// `int64` elements.
+    I64(Vec<i64>),
+    /// `int32` elements.
+    I32(Vec<i32>),
+    /// `uint8` elements.
+    U8(Vec<u8>),
+    /// `bool` elements.
+    Bool(Vec<bool>),
+}
+
+/// Runs `$body` with `$v` bound to the buffer's typed vector (by reference) and
+/// `$T` to its element type. The way every kernel is written once and
+/// dispatched over dtypes.
+///
+/// ```
+/// use ferrograd_storage::{with_buffer, CpuBuffer, Element};
+/// let b = CpuBuffer::I32(vec![1, 2, 3]);
+/// let total: f64 = with_buffer!(&b, v, T => v.iter().map(|x| x.to_f64()).sum());
+/// assert_eq!(total, 6.0);
+/// ```
+#[macro_export]
+macro_rules! with_buffer {
+    ($buffer:expr, $v:ident, $T:ident => $body:expr) => {
+        match $buffer {
+            $crate::CpuBuffer::F32($v) => {
+                #[allow(dead_code)]
+                type $T = f32;
+                $body
+            }
+            $crate::CpuBuffer::F64($v) => {
+                #[allow(dead_code)]
+                type $T = f64;
+                $body
+            }
+            $crate::CpuBuffer::I64($v) => {
+                #[allow(dead_code)]
+                type $T = i64;
+                $body
+            }
+            $crate::CpuBuffer::I32($v) => {
+                #[allow(dead_code)]
+                type $T = i32;
+                $body
+            }
+            $crate::CpuBuffer::U8($v) => {
+                #[allow(dead_code)]
+                type $T = u8;
+                $body
+            }
+            $crate::CpuBuffer::Bool($v) => {
+                #[allow(dead_code)]
+                type $T = bool;
+                $body
+            }
+        }
+    };
+}
+
+/// Runs `$body` with `$T` bound to the Rust type of a [`DType`] value.
+///
+/// ```
+/// use ferrograd_storage::{with_dtype, DType, Element};
+/// let size = with_dtype!(DType::F64, T => std::mem::size_of::<T>());
+/// assert_eq!(size, 8);
+/// ```
+#[macro_export]
+macro_rules! with_dtype {
+    ($dtype:expr, $T:ident => $body:expr) => {
+        match $dtype {
+            $crate::DType::F32 => {
+                type $T = f32;
+                $body
+            }
+            $crate::DType::F64 => {
+                type $T = f64;
+                $body
+            }
+            $crate::DType::I64 => {
+                type $T = i64;
+                $body
+            }
+            $crate::DType::I32 => {
+                type $T = i32;
+                $body
+            }
+            $crate::DType::U8 => {
+                type $T = u8;
+                $body
+            }
+            $crate::DType::Bool => {
+                type $T = bool;
+                $body
+            }
+        }
+    };
+}
+
+impl CpuBuffer {
+    /// The element type held.
+    pub fn dtype(&self) -> DType {
+        with_buffer!(self, _v, T => T::DTYPE)
+    }
+
+    /// Number of elements held.
+    pub fn len(&self) -> usize {
+        with_buffer!(self, v, T => v.len())
+    }
+
+    /// True when no element is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// A buffer of `len` zero (or `false`) elements. Uses the allocator's zeroed
+    /// pages, which the OS maps lazily, so large buffers cost no writes.
+    pub fn zeros(dtype: DType, len: usize) -> Self {
+        with_dtype!(dtype, T => T::into_buffer(vec![T::default(); len]))
+    }
+
+    /// Typed view of the data, `None` if `T` is not the element type.
+    pub fn as_slice<T: Element>(&self) -> Option<&[T]> {
+        T::slice(self)
+    }
+
+    /// Typed mutable view of the data, `None` if `T` is not the element type.
+    pub fn as_mut_slice<T: Element>(&mut self) -> Option<&mut [T]> {
+        T::vec_mut(self).map(|v| v.as_mut_slice())
+    }
+
+    /// Raw address of the first element (for aliasing checks and zero-copy views).
+    pub fn as_ptr(&self) -> *const u8 {
+        with_buffer!(self, v, T => v.as_ptr() as *const u8)
+    }
+}
+
+/// Like [`with_dtype!`](crate::with_dtype) but binds `$T` only for the numeric
+/// dtypes (so the body may use [`NumElement`](crate::NumElement) arithmetic)
+/// and runs `$bool_body` for `bool`.
+///
+/// ```
+/// use ferrograd_storage::{with_num_dtype, DType};
+/// let zero = with_num_dtype!(DType::I32, T => (T::default() as f64), bool => -1.0);
+/// assert_eq!(zero, 0.0);
+/// ```
+#[macro_export]
+macro_rules! with_num_dtype {
+    ($dtype:expr, $T:ident => $body:expr, bool => $bool_body:expr) => {
+        match $dtype {
+            $crate::DType::F32 => {
+                type $T = f32;
+                $body
+            }
+            $crate::DType::F64 => {
+                type $T = f64;
+                $body
+            }
+            $crate::DType::I64 => {
+                type $T = i64;
+                $body
+            }
+            $crate::DType::I32 => {
+                type $T = i32;
+                $body
+            }
+            $crate::DType::U8 => {
+                type $T = u8;
+                $body
+            }
+            $crate::DType::Bool => $bool_body,
+        }
+    };
+}

@@ -1,0 +1,194 @@
+//! Elementwise kernels: map one strided input, or zip two inputs of one
+//! (already broadcast) shape, into a fresh row-major vector; in-place forms
+//! write back through a strided destination.
+
+use super::{for_each_offset_pair, PARALLEL_THRESHOLD};
+use crate::{with_buffer, with_dtype, CpuBuffer, DType, Element, Layout};
+use rayon::prelude::*;
+
+const CHUNK: usize = 1 << 13;
+
+/// Fills a new vector of `n` elements by handing each chunk's uninitialised
+/// slots and their start index to `fill`, in parallel when `n` is large.
+fn build_vec<U: Element>(
+    n: usize,
+    fill: impl Fn(usize, &mut [std::mem::MaybeUninit<U>]) + Sync,
+) -> Vec<U> {
+    let mut out = Vec::with_capacity(n);
+    let slots = &mut out.spare_capacity_mut()[..n];
+    if n >= PARALLEL_THRESHOLD {
+        slots
+            .par_chunks_mut(CHUNK)
+            .enumerate()
+            .for_each(|(i, chunk)| fill(i * CHUNK, chunk));
+    } else {
+        fill(0, slots);
+    }
+    // SAFETY: `fill` writes every slot of every chunk.
+    unsafe { out.set_len(n) };
+    out
+}
+
+/// `f` applied to every element of `layout` over `src`, row-major.
+///
+/// ```
+/// use ferrograd_storage::{cpu::unary_map, Layout};
+/// let out = unary_map(&[1.0f32, 4.0, 9.0], &Layout::contiguous(&[3]), |x| x.sqrt());
+/// assert_eq!(out, vec![1.0, 2.0, 3.0]);
+/// ```
+pub fn unary_map<T: Element, U: Element>(
+    src: &[T],
+    layout: &Layout,
+    f: impl Fn(T) -> U + Sync,
+) -> Vec<U> {
+    let n = layout.numel();
+    if let Some(start) = layout.contiguous_offset() {
+        let src = &src[start..start + n];
+        return build_vec(n, |at, out| {
+            for (o, &x) in out.iter_mut().zip(&src[at..]) {
+                o.write(f(x));
+            }
+        });
+    }
+    let mut out = Vec::with_capacity(n);
+    layout.for_each_offset(|o| out.push(f(src[o])));
+    out
+}
+
+/// `f(a, b)` over two inputs whose layouts have the same shape (broadcast
+/// beforehand, stride 0 allowed), row-major.
+///
+/// ```
+/// use ferrograd_storage::{cpu::binary_map, Layout};
+/// let row = Layout::contiguous(&[2]).broadcast_to(&[2, 2]).unwrap();
+/// let out = binary_map(&[1, 2, 3, 4], &Layout::contiguous(&[2, 2]), &[10, 20], &row, |a, b| a + b);
+/// assert_eq!(out, vec![11, 22, 13, 24]);
+/// ```
+pub fn binary_map<A: Element, B: Element, U: Element>(
+    a: &[A],
+    la: &Layout,
+    b: &[B],
+    lb: &Layout,
+    f: impl Fn(A, B) -> U + Sync,
+) -> Vec<U> {
+    debug_assert_eq!(la.shape(), lb.shape());
+    let n = la.numel();
+    let b_is_scalar = lb.strides().iter().all(|&s| s == 0);
+    let a_is_scalar = la.strides().iter().all(|&s| s == 0);
+    match (la.contiguous_offset(), lb.contiguous_offset()) {
+        (Some(sa), Some(sb)) => {
+            let (a, b) = (&a[sa..sa + n], &b[sb..sb + n]);
+            build_vec(n, |at, out| {
+                for ((o, &x), &y) in out.iter_mut().zip(&a[at..]).zip(&b[at..]) {
+                    o.write(f(x, y));
+                }
+            })
+        }
+        (Some(sa), _) if b_is_scalar && n > 0 => {
+            let (a, y) = (&a[sa..sa + n], b[lb.offset()]);
+            build_vec(n, |at, out| {
+                for (o, &x) in out.iter_mut().zip(&a[at..]) {
+                    o.write(f(x, y));
+                }
+            })
+        }
+        (_, Some(sb)) if a_is_scalar && n > 0 => {
+            let (x, b) = (a[la.offset()], &b[sb..sb + n]);
+            build_vec(n, |at, out| {
+                for (o, &y) in out.iter_mut().zip(&b[at..]) {
+                    o.write(f(x, y));
+                }
+            })
+        }
+        _ => {
+            let mut out = Vec::with_capacity(n);
+            for_each_offset_pair(
+                la.shape(),
+                (la.strides(), la.offset()),
+                (lb.strides(), lb.offset()),
+                |oa, ob| out.push(f(a[oa], b[ob])),
+            );
+            out
+        }
+    }
+}
+
+/// Replaces every element of `layout` in `dst` with `f(element)`.
+pub fn unary_map_inplace<T: Element>(dst: &mut [T], layout: &Layout, f: impl Fn(T) -> T + Sync + Send) {
+    if let Some(start) = layout.contiguous_offset() {
+        let dst = &mut dst[start..start + layout.numel()];
+        if dst.len() >= PARALLEL_THRESHOLD {
+            dst.par_chunks_mut(CHUNK)
+                .for_each(|c| c.iter_mut().for_each(|x| *x = f(*x)));
+        } else {
+            dst.iter_mut().for_each(|x| *x = f(*x));
+        }
+        return;
+    }
+    layout.for_each_offset(|o| dst[o] = f(dst[o]));
+}
+
+/// Replaces every element `d` of `dst` at `dl` with `f(d, s)`, `s` read from
+/// `src` at `sl` (same shape as `dl`; stride 0 allowed). `src` must not alias `dst`.
+pub fn binary_map_inplace<T: Element, B: Element>(
+    dst: &mut [T],
+    dl: &Layout,
+    src: &[B],
+    sl: &Layout,
+    f: impl Fn(T, B) -> T + Sync + Send,
+) {
+    debug_assert_eq!(dl.shape(), sl.shape());
+    if let (Some(d0), Some(s0)) = (dl.contiguous_offset(), sl.contiguous_offset()) {
+        let n = dl.numel();
+        let (dst, src) = (&mut dst[d0..d0 + n], &src[s0..s0 + n]);
+        if n >= PARALLEL_THRESHOLD {
+            dst.par_chunks_mut(CHUNK)
+                .zip(src.par_chunks(CHUNK))
+                .for_each(|(d, s)| d.iter_mut().zip(s).for_each(|(x, &y)| *x = f(*x, y)));
+        } else {
+            dst.iter_mut().zip(src).for_each(|(x, &y)| *x = f(*x, y));
+        }
+        return;
+    }
+    for_each_offset_pair(
+        dl.shape(),
+        (dl.strides(), dl.offset()),
+        (sl.strides(), sl.offset()),
+        |d, s| dst[d] = f(dst[d], src[s]),
+    );
+}
+
+/// The elements of `layout` over `buffer`, converted to `dtype`, row-major.
+pub fn cast_buffer(buffer: &CpuBuffer, layout: &Layout, dtype: DType) -> CpuBuffer {
+    with_buffer!(buffer, src, S => {
+        with_dtype!(dtype, D => D::into_buffer(unary_map(src, layout, |x: S| x.cast::<D>())))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn large_contiguous_maps_match_sequential() {
+        let n = PARALLEL_THRESHOLD * 3 + 17;
+        let a: Vec<f32> = (0..n).map(|i| i as f32).collect();
+        let l = Layout::contiguous(&[n]);
+        let out = binary_map(&a, &l, &a, &l, |x, y| x + 2.0 * y);
+        assert!(out.iter().enumerate().all(|(i, &v)| v == 3.0 * i as f32));
+        let mut d = a.clone();
+        unary_map_inplace(&mut d, &l, |x| -x);
+        assert_eq!(d[n - 1], -((n - 1) as f32));
+    }
+
+    #[test]
+    fn strided_inputs_are_read_in_logical_order() {
+        let a = [1, 2, 3, 4, 5, 6];
+        let t = Layout::contiguous(&[2, 3]).transpose(0, 1);
+        let f = Layout::contiguous(&[3, 2]).flip(&[0]);
+        let out = binary_map(&a, &t, &a, &f, |x, y| x * 10 + y);
+        assert_eq!(out, vec![15, 46, 23, 54, 31, 62]);
+        let c = cast_buffer(&CpuBuffer::F64(vec![1.5, -2.5]), &Layout::contiguous(&[2]), DType::I64);
+        assert_eq!(c, CpuBuffer::I64(vec![1, -2]));
+    }
+}

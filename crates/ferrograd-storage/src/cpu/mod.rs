@@ -1,0 +1,59 @@
+//! CPU kernels over strided layouts, written once as generic functions over
+//! the element type. Outputs are fresh row-major vectors, filled without
+//! zeroing first; large contiguous work is split across rayon's threads.
+
+mod copy;
+mod map;
+mod reduce;
+
+pub use copy::{copy_into_strided, gather_contiguous};
+pub use map::{binary_map, binary_map_inplace, cast_buffer, unary_map, unary_map_inplace};
+pub use reduce::reduce_dims;
+
+/// Elements below which a kernel stays on the calling thread.
+pub const PARALLEL_THRESHOLD: usize = 1 << 15;
+
+/// Calls `f(a_offset, b_offset)` for every element of `shape`, walking two
+/// strided layouts in lockstep in row-major order.
+pub fn for_each_offset_pair(
+    shape: &[usize],
+    (a_strides, a_offset): (&[isize], usize),
+    (b_strides, b_offset): (&[isize], usize),
+    mut f: impl FnMut(usize, usize),
+) {
+    if shape.iter().product::<usize>() == 0 {
+        return;
+    }
+    if shape.is_empty() {
+        f(a_offset, b_offset);
+        return;
+    }
+    let last = shape.len() - 1;
+    let (n, sa, sb) = (shape[last], a_strides[last], b_strides[last]);
+    let mut index = vec![0usize; last];
+    let (mut ra, mut rb) = (a_offset as isize, b_offset as isize);
+    loop {
+        let (mut oa, mut ob) = (ra, rb);
+        for _ in 0..n {
+            f(oa as usize, ob as usize);
+            oa += sa;
+            ob += sb;
+        }
+        let mut d = last;
+        loop {
+            if d == 0 {
+                return;
+            }
+            d -= 1;
+            index[d] += 1;
+            ra += a_strides[d];
+            rb += b_strides[d];
+            if index[d] < shape[d] {
+                break;
+            }
+            ra -= a_strides[d] * shape[d] as isize;
+            rb -= b_strides[d] * shape[d] as isize;
+            index[d] = 0;
+        }
+    }
+}

@@ -1,0 +1,556 @@
+//! [`Layout`]: how a tensor's logical elements map onto its storage — shape,
+//! signed strides (in elements) and offset. Every view op (narrow, slice with
+//! any step, select, permute, transpose, squeeze, unsqueeze, expand, flip,
+//! view) is a short method returning a new layout; none touches data.
+//!
+//! Strides are signed, so `x[:, ::-1]` and `flip` are views too. `offset` is
+//! the storage index of the logical first element; any element lives at
+//! `offset + Σ index[d] * strides[d]`.
+
+use crate::{Error, Result};
+
+/// Shape, signed strides and offset of a strided view of a storage.
+///
+/// ```
+/// use ferrograd_storage::Layout;
+/// let l = Layout::contiguous(&[2, 3]);
+/// assert_eq!(l.strides(), &[3, 1]);
+/// let flipped = l.slice(1, None, None, -1).unwrap();
+/// assert_eq!(flipped.strides(), &[3, -1]);
+/// assert_eq!(flipped.offset(), 2);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Layout {
+    shape: Vec<usize>,
+    strides: Vec<isize>,
+    offset: usize,
+}
+
+/// Row-major strides of a shape.
+pub fn contiguous_strides(shape: &[usize]) -> Vec<isize> {
+    let mut strides = vec![0isize; shape.len()];
+    let mut acc = 1isize;
+    for d in (0..shape.len()).rev() {
+        strides[d] = acc;
+        acc *= shape[d].max(1) as isize;
+    }
+    strides
+}
+
+/// Converts a possibly negative `dim` into an index below `ndim`
+/// (PyTorch's wrap-around rule; a 0-d tensor accepts 0 and -1).
+pub fn normalize_dim(dim: isize, ndim: usize) -> Result<usize> {
+    let n = ndim.max(1) as isize;
+    if dim < -n || dim >= n {
+        return Err(Error::DimOutOfRange { dim, ndim });
+    }
+    Ok(if dim < 0 { dim + n } else { dim } as usize)
+}
+
+/// Converts a possibly negative index into one below `size`.
+pub fn normalize_index(index: isize, dim: usize, size: usize) -> Result<usize> {
+    let s = size as isize;
+    if index < -s || index >= s {
+        return Err(Error::IndexOutOfBounds { index, dim, size });
+    }
+    Ok(if index < 0 { index + s } else { index } as usize)
+}
+
+/// The shape two shapes broadcast to under NumPy's rules.
+///
+/// ```
+/// use ferrograd_storage::broadcast_shapes;
+/// assert_eq!(broadcast_shapes("add", &[3, 1], &[4]).unwrap(), vec![3, 4]);
+/// assert!(broadcast_shapes("add", &[3], &[4]).is_err());
+/// ```
+pub fn broadcast_shapes(op: &'static str, lhs: &[usize], rhs: &[usize]) -> Result<Vec<usize>> {
+    let n = lhs.len().max(rhs.len());
+    let mut out = vec![0; n];
+    for i in 0..n {
+        let a = if i + lhs.len() >= n { lhs[i + lhs.len() - n] } else { 1 };
+        let b = if i + rhs.len() >= n { rhs[i + rhs.len() - n] } else { 1 };
+        out[i] = match (a, b) {
+            (a, b) if a == b => a,
+            (1, b) => b,
+            (a, 1) => a,
+            _ => {
+                return Err(Error::BroadcastMismatch {
+                    op,
+                    lhs: lhs.to_vec(),
+                    rhs: rhs.to_vec(),
+                    dim: i,
+                    lhs_size: a,
+                    rhs_size: b,
+                })
+            }
+        };
+    }
+    Ok(out)
+}
+
+/// Resolves a requested shape with at most one `-1` against an element count.
+///
+/// ```
+/// use ferrograd_storage::infer_shape;
+/// assert_eq!(infer_shape(&[2, -1], 6).unwrap(), vec![2, 3]);
+/// assert_eq!(infer_shape(&[2, 5], 9).unwrap_err().to_string(),
+///            "shape '[2, 5]' is invalid for input of size 9");
+/// ```
+pub fn infer_shape(shape: &[isize], numel: usize) -> Result<Vec<usize>> {
+    let invalid = || Error::InvalidShape {
+        shape: shape.to_vec(),
+        numel,
+    };
+    let mut infer_at = None;
+    let mut known = 1usize;
+    for (i, &s) in shape.iter().enumerate() {
+        match s {
+            -1 if infer_at.is_none() => infer_at = Some(i),
+            -1 => return Err(Error::invalid("reshape", "only one dimension can be inferred")),
+            s if s < 0 => {
+                return Err(Error::invalid(
+                    "reshape",
+                    format!("invalid shape dimension {s} in {shape:?}"),
+                ))
+            }
+            s => known = known.checked_mul(s as usize).ok_or_else(invalid)?,
+        }
+    }
+    let mut out: Vec<usize> = shape.iter().map(|&s| s.max(0) as usize).collect();
+    match infer_at {
+        Some(i) => {
+            if known == 0 || numel % known != 0 {
+                return Err(invalid());
+            }
+            out[i] = numel / known;
+        }
+        None if known != numel => return Err(invalid()),
+        None => {}
+    }
+    Ok(out)
+}
+
+impl Layout {
+    /// A row-major layout of `shape` starting at offset 0.
+    pub fn contiguous(shape: &[usize]) -> Self {
+        Layout {
+            shape: shape.to_vec(),
+            strides: contiguous_strides(shape),
+            offset: 0,
+        }
+    }
+
+    /// A layout from its parts; the caller guarantees it stays inside its storage.
+    pub fn new(shape: Vec<usize>, strides: Vec<isize>, offset: usize) -> Self {
+        assert_eq!(shape.len(), strides.len(), "shape and strides differ in rank");
+        Layout {
+            shape,
+            strides,
+            offset,
+        }
+    }
+
+    /// Sizes of each dimension.
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// Signed strides in elements.
+    pub fn strides(&self) -> &[isize] {
+        &self.strides
+    }
+
+    /// Storage index of the logical first element.
+    pub fn offset(&self) -> usize {
+        self.offset
+    }
+
+    /// Number of dimensions.
+    pub fn ndim(&self) -> usize {
+        self.shape.len()
+    }
+
+    /// Number of elements.
+    pub fn numel(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// Converts a dim argument (negative counts from the end).
+    pub fn dim(&self, dim: isize) -> Result<usize> {
+        normalize_dim(dim, self.ndim())
+    }
+
+    /// True when elements are laid out row-major with no gaps (size-1 dims may
+    /// have any stride), as `torch.Tensor.is_contiguous` defines it.
+    pub fn is_contiguous(&self) -> bool {
+        let mut expected = 1isize;
+        for d in (0..self.ndim()).rev() {
+            if self.shape[d] == 1 {
+                continue;
+            }
+            if self.strides[d] != expected {
+                return self.numel() == 0;
+            }
+            expected *= self.shape[d] as isize;
+        }
+        true
+    }
+
+    /// The lowest and one-past-highest storage index any element touches
+    /// (`(offset, offset)` for an empty layout).
+    pub fn span(&self) -> (usize, usize) {
+        if self.numel() == 0 {
+            return (self.offset, self.offset);
+        }
+        let (mut lo, mut hi) = (self.offset as isize, self.offset as isize);
+        for (&n, &s) in self.shape.iter().zip(&self.strides) {
+            let reach = (n as isize - 1) * s;
+            if reach < 0 {
+                lo += reach;
+            } else {
+                hi += reach;
+            }
+        }
+        (lo as usize, hi as usize + 1)
+    }
+
+    /// `narrow(dim, start, len)`: elements `start..start+len` of `dim`.
+    pub fn narrow(&self, dim: usize, start: usize, len: usize) -> Result<Layout> {
+        let size = self.shape[dim];
+        if start.checked_add(len).is_none_or(|end| end > size) {
+            return Err(Error::invalid(
+                "narrow",
+                format!("start ({start}) + length ({len}) exceeds dimension size ({size}) of dimension {dim}"),
+            ));
+        }
+        let mut out = self.clone();
+        out.shape[dim] = len;
+        if len > 0 {
+            out.offset = (self.offset as isize + start as isize * self.strides[dim]) as usize;
+        }
+        Ok(out)
+    }
+
+    /// Python slicing `start:stop:step` of `dim`, any non-zero step. Out-of-range
+    /// bounds clamp like Python's; a negative step walks backwards (a negative stride).
+    pub fn slice(
+        &self,
+        dim: usize,
+        start: Option<isize>,
+        stop: Option<isize>,
+        step: isize,
+    ) -> Result<Layout> {
+        if step == 0 {
+            return Err(Error::invalid("slice", "slice step cannot be zero"));
+        }
+        let n = self.shape[dim] as isize;
+        let wrap = |i: isize| if i < 0 { i + n } else { i };
+        let (first, len) = if step > 0 {
+            let s = start.map_or(0, |s| wrap(s).clamp(0, n));
+            let e = stop.map_or(n, |e| wrap(e).clamp(0, n));
+            (s, if e > s { (e - s + step - 1) / step } else { 0 })
+        } else {
+            let s = start.map_or(n - 1, |s| wrap(s).clamp(-1, n - 1));
+            let e = stop.map_or(-1, |e| wrap(e).clamp(-1, n - 1));
+            (s, if s > e { (s - e - step - 1) / (-step) } else { 0 })
+        };
+        let mut out = self.clone();
+        out.shape[dim] = len as usize;
+        out.strides[dim] = self.strides[dim] * step;
+        if len > 0 {
+            out.offset = (self.offset as isize + first * self.strides[dim]) as usize;
+        }
+        Ok(out)
+    }
+
+    /// Removes `dim` by fixing it at `index` (negative counts from the end).
+    pub fn select(&self, dim: usize, index: isize) -> Result<Layout> {
+        let i = normalize_index(index, dim, self.shape[dim])?;
+        let mut out = self.clone();
+        out.offset = (self.offset as isize + i as isize * self.strides[dim]) as usize;
+        out.shape.remove(dim);
+        out.strides.remove(dim);
+        Ok(out)
+    }
+
+    /// Reorders dims: output dim `i` is input dim `dims[i]`.
+    pub fn permute(&self, dims: &[usize]) -> Result<Layout> {
+        let n = self.ndim();
+        let mut seen = vec![false; n];
+        if dims.len() != n || dims.iter().any(|&d| d >= n || std::mem::replace(&mut seen[d], true)) {
+            return Err(Error::invalid(
+                "permute",
+                format!("dims {dims:?} is not a permutation of the {n} dims of a tensor of shape {:?}", self.shape),
+            ));
+        }
+        Ok(Layout {
+            shape: dims.iter().map(|&d| self.shape[d]).collect(),
+            strides: dims.iter().map(|&d| self.strides[d]).collect(),
+            offset: self.offset,
+        })
+    }
+
+    /// Swaps two dims.
+    pub fn transpose(&self, a: usize, b: usize) -> Layout {
+        let mut out = self.clone();
+        out.shape.swap(a, b);
+        out.strides.swap(a, b);
+        out
+    }
+
+    /// Inserts a size-1 dim at `dim` (`0..=ndim`).
+    pub fn unsqueeze(&self, dim: usize) -> Layout {
+        let mut out = self.clone();
+        let stride = if dim < self.ndim() {
+            self.strides[dim] * self.shape[dim] as isize
+        } else {
+            1
+        };
+        out.shape.insert(dim, 1);
+        out.strides.insert(dim, stride);
+        out
+    }
+
+    /// Removes `dim` if its size is 1 (a no-op otherwise, like PyTorch).
+    pub fn squeeze_dim(&self, dim: usize) -> Layout {
+        let mut out = self.clone();
+        if self.shape[dim] == 1 {
+            out.shape.remove(dim);
+            out.strides.remove(dim);
+        }
+        out
+    }
+
+    /// Removes every size-1 dim.
+    pub fn squeeze_all(&self) -> Layout {
+        let keep: Vec<usize> = (0..self.ndim()).filter(|&d| self.shape[d] != 1).collect();
+        Layout {
+            shape: keep.iter().map(|&d| self.shape[d]).collect(),
+            strides: keep.iter().map(|&d| self.strides[d]).collect(),
+            offset: self.offset,
+        }
+    }
+
+    /// Reverses the listed dims (negative strides; no copy).
+    pub fn flip(&self, dims: &[usize]) -> Layout {
+        let mut out = self.clone();
+        for &d in dims {
+            if self.shape[d] > 0 {
+                out.offset = (out.offset as isize + (self.shape[d] as isize - 1) * out.strides[d]) as usize;
+            }
+            out.strides[d] = -out.strides[d];
+        }
+        out
+    }
+
+    /// Broadcasts to `target` (NumPy rules, new dims on the left) with stride 0
+    /// on repeated dims — `expand` / `broadcast_to`.
+    pub fn broadcast_to(&self, target: &[usize]) -> Result<Layout> {
+        let n = target.len();
+        let err = || Error::ShapeMismatch {
+            op: "expand",
+            lhs: self.shape.clone(),
+            rhs: target.to_vec(),
+            msg: "the expanded size must match the existing size at every non-singleton dimension, and new dimensions go on the left".into(),
+        };
+        if n < self.ndim() {
+            return Err(err());
+        }
+        let lead = n - self.ndim();
+        let mut strides = vec![0isize; n];
+        for d in 0..self.ndim() {
+            let (have, want) = (self.shape[d], target[lead + d]);
+            strides[lead + d] = if have == want {
+                self.strides[d]
+            } else if have == 1 {
+                0
+            } else {
+                return Err(err());
+            };
+        }
+        Ok(Layout {
+            shape: target.to_vec(),
+            strides,
+            offset: self.offset,
+        })
+    }
+
+    /// The layout of `target` over the same memory without a copy, if the
+    /// strides allow it (PyTorch's `computeStride`); `None` when a copy is needed.
+    pub fn view(&self, target: &[usize]) -> Option<Layout> {
+        let numel = self.numel();
+        if target.iter().product::<usize>() != numel {
+            return None;
+        }
+        if numel == 0 || self.ndim() == 0 {
+            let mut out = Layout::contiguous(target);
+            out.offset = self.offset;
+            return Some(out);
+        }
+        let old_shape = &self.shape;
+        let old_strides = &self.strides;
+        let mut new_strides = vec![0isize; target.len()];
+        let mut view_d = target.len() as isize - 1;
+        let mut chunk_base_stride = *old_strides.last().unwrap();
+        let mut tensor_numel = 1usize;
+        let mut view_numel = 1usize;
+        for tensor_d in (0..old_shape.len()).rev() {
+            tensor_numel *= old_shape[tensor_d];
+            let chunk_ends = tensor_d == 0
+                || (old_shape[tensor_d - 1] != 1
+                    && old_strides[tensor_d - 1] != tensor_numel as isize * chunk_base_stride);
+            if chunk_ends {
+                while view_d >= 0 && (view_numel < tensor_numel || target[view_d as usize] == 1) {
+                    new_strides[view_d as usize] = view_numel as isize * chunk_base_stride;
+                    view_numel *= target[view_d as usize];
+                    view_d -= 1;
+                }
+                if view_numel != tensor_numel {
+                    return None;
+                }
+                if tensor_d > 0 {
+                    chunk_base_stride = old_strides[tensor_d - 1];
+                    tensor_numel = 1;
+                    view_numel = 1;
+                }
+            }
+        }
+        if view_d != -1 {
+            return None;
+        }
+        Some(Layout {
+            shape: target.to_vec(),
+            strides: new_strides,
+            offset: self.offset,
+        })
+    }
+
+    /// Shape and strides with size-1 dims dropped and mergeable neighbours
+    /// merged; iterating these visits the same offsets in the same order.
+    pub fn coalesced(&self) -> (Vec<usize>, Vec<isize>) {
+        let mut shape: Vec<usize> = Vec::with_capacity(self.ndim());
+        let mut strides: Vec<isize> = Vec::with_capacity(self.ndim());
+        for (&n, &s) in self.shape.iter().zip(&self.strides) {
+            if n == 1 {
+                continue;
+            }
+            match (shape.last_mut(), strides.last_mut()) {
+                (Some(pn), Some(ps)) if *ps == s * n as isize => {
+                    *pn *= n;
+                    *ps = s;
+                }
+                _ => {
+                    shape.push(n);
+                    strides.push(s);
+                }
+            }
+        }
+        (shape, strides)
+    }
+
+    /// Calls `f` with the storage index of every element, in row-major logical order.
+    #[inline]
+    pub fn for_each_offset(&self, mut f: impl FnMut(usize)) {
+        if self.numel() == 0 {
+            return;
+        }
+        let (shape, strides) = self.coalesced();
+        let base = self.offset as isize;
+        if shape.is_empty() {
+            f(self.offset);
+            return;
+        }
+        let last = shape.len() - 1;
+        let (inner_n, inner_s) = (shape[last], strides[last]);
+        let mut index = vec![0usize; last];
+        let mut row_start = base;
+        loop {
+            let mut off = row_start;
+            for _ in 0..inner_n {
+                f(off as usize);
+                off += inner_s;
+            }
+            // Advance the odometer over the outer dims.
+            let mut d = last;
+            loop {
+                if d == 0 {
+                    return;
+                }
+                d -= 1;
+                index[d] += 1;
+                row_start += strides[d];
+                if index[d] < shape[d] {
+                    break;
+                }
+                row_start -= strides[d] * shape[d] as isize;
+                index[d] = 0;
+            }
+        }
+    }
+
+    /// If the elements occupy `storage[start..start + numel]` in row-major
+    /// order, returns `start`.
+    pub fn contiguous_offset(&self) -> Option<usize> {
+        self.is_contiguous().then_some(self.offset)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn offsets(l: &Layout) -> Vec<usize> {
+        let mut v = vec![];
+        l.for_each_offset(|o| v.push(o));
+        v
+    }
+
+    #[test]
+    fn slicing_with_negative_steps_matches_python() {
+        let l = Layout::contiguous(&[5]);
+        let cases: &[(Option<isize>, Option<isize>, isize, &[usize])] = &[
+            (None, None, -1, &[4, 3, 2, 1, 0]),
+            (None, None, -2, &[4, 2, 0]),
+            (Some(3), Some(0), -1, &[3, 2, 1]),
+            (Some(-1), Some(-4), -1, &[4, 3, 2]),
+            (Some(1), Some(4), 2, &[1, 3]),
+            (Some(10), Some(-10), -3, &[4, 1]),
+            (Some(3), Some(1), 1, &[]),
+            (Some(-100), Some(100), 1, &[0, 1, 2, 3, 4]),
+        ];
+        for &(s, e, step, want) in cases {
+            let got = l.slice(0, s, e, step).unwrap();
+            assert_eq!(offsets(&got), want, "{s:?}:{e:?}:{step}");
+        }
+    }
+
+    #[test]
+    fn view_follows_compute_stride() {
+        let l = Layout::contiguous(&[2, 3, 4]);
+        assert_eq!(l.view(&[6, 4]).unwrap().strides(), &[4, 1]);
+        let t = l.transpose(0, 2); // [4,3,2] strides [1,4,12]
+        assert!(t.view(&[24]).is_none());
+        assert_eq!(t.view(&[4, 3, 2, 1]).unwrap().shape(), &[4, 3, 2, 1]);
+        let flipped_all = Layout::contiguous(&[2, 3]).flip(&[0, 1]);
+        let v = flipped_all.view(&[6]).unwrap();
+        assert_eq!(offsets(&v), vec![5, 4, 3, 2, 1, 0]);
+        let flipped_one = Layout::contiguous(&[2, 3]).flip(&[1]);
+        assert!(flipped_one.view(&[6]).is_none());
+    }
+
+    #[test]
+    fn offsets_follow_row_major_order() {
+        let l = Layout::contiguous(&[2, 3]).transpose(0, 1);
+        assert_eq!(offsets(&l), vec![0, 3, 1, 4, 2, 5]);
+        let b = Layout::contiguous(&[3]).broadcast_to(&[2, 3]).unwrap();
+        assert_eq!(offsets(&b), vec![0, 1, 2, 0, 1, 2]);
+        assert_eq!(Layout::contiguous(&[2, 3]).flip(&[0]).span(), (0, 6));
+    }
+
+    #[test]
+    fn contiguity_ignores_unit_dims() {
+        let l = Layout::new(vec![1, 3], vec![100, 1], 0);
+        assert!(l.is_contiguous());
+        assert!(!Layout::contiguous(&[2, 3]).transpose(0, 1).is_contiguous());
+    }
+}

@@ -1,0 +1,28 @@
+//! # ferrograd
+//!
+//! A deep-learning framework with PyTorch's semantics: tensors with strided
+//! views, a dynamic autograd graph whose rules are enforced, and exact NumPy
+//! interop. `use ferrograd::prelude::*;` brings in everything a training loop
+//! needs.
+//!
+//! ```
+//! use ferrograd::prelude::*;
+//! let x = Tensor::from_vec(vec![1.0f32, 2.0, 3.0], &[3])?.requires_grad_(true)?;
+//! let loss = (&x * &x).sum();
+//! loss.backward()?;
+//! assert_eq!(x.grad().unwrap().to_vec::<f32>()?, vec![2.0, 4.0, 6.0]);
+//! # Ok::<(), ferrograd::Error>(())
+//! ```
+
+pub use ferrograd_autograd as autograd;
+pub use ferrograd_storage as storage;
+
+pub use ferrograd_autograd::{DType, Device, Error, Result, Tensor};
+
+/// The names a training loop uses, in one import.
+pub mod prelude {
+    pub use ferrograd_autograd::{
+        enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled, with_no_grad,
+        BackwardOptions, DType, Device, Error, GradOptions, Result, Scalar, Tensor,
+    };
+}
