@@ -15,6 +15,10 @@ mod display;
 mod engine;
 mod grad_mode;
 mod graph;
+mod index;
+#[macro_use]
+mod macros;
+mod random;
 mod reduce;
 mod scalar;
 mod tensor;

@@ -1,0 +1,1 @@
+//! NumPy-style indexing: the `s!` macro and `Tensor::index`.

@@ -1,0 +1,1 @@
+//! Random tensors: a seedable global generator and explicit generators.
