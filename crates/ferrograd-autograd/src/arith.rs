@@ -176,9 +176,14 @@ impl Tensor {
         let b = other.into().to_tensor_against(self.dtype());
         let (out, _) = binary::<AddK>(self, &b)?;
         let (ma, mb) = (InputMeta::of(self), InputMeta::of(&b));
-        Ok(out.with_grad_fn("AddBackward0", &[self, &b], &[], move |g| {
-            Ok(vec![ma.grad(|| reduce_grad(g, &ma))?, mb.grad(|| reduce_grad(g, &mb))?])
-        }))
+        Ok(
+            out.with_grad_fn("AddBackward0", &[self, &b], &[], move |g| {
+                Ok(vec![
+                    ma.grad(|| reduce_grad(g, &ma))?,
+                    mb.grad(|| reduce_grad(g, &mb))?,
+                ])
+            }),
+        )
     }
 
     /// `self - other` with broadcasting and type promotion.
@@ -186,12 +191,14 @@ impl Tensor {
         let b = other.into().to_tensor_against(self.dtype());
         let (out, _) = binary::<SubK>(self, &b)?;
         let (ma, mb) = (InputMeta::of(self), InputMeta::of(&b));
-        Ok(out.with_grad_fn("SubBackward0", &[self, &b], &[], move |g| {
-            Ok(vec![
-                ma.grad(|| reduce_grad(g, &ma))?,
-                mb.grad(|| reduce_grad(&g.try_neg()?, &mb))?,
-            ])
-        }))
+        Ok(
+            out.with_grad_fn("SubBackward0", &[self, &b], &[], move |g| {
+                Ok(vec![
+                    ma.grad(|| reduce_grad(g, &ma))?,
+                    mb.grad(|| reduce_grad(&g.try_neg()?, &mb))?,
+                ])
+            }),
+        )
     }
 
     /// `self * other` with broadcasting and type promotion.
@@ -240,7 +247,9 @@ impl Tensor {
                 Ok(vec![
                     ma.grad(|| reduce_grad(&g.try_div(&b)?, &ma))?,
                     // d(a/b)/db = -a / b²
-                    mb.grad(|| reduce_grad(&g.try_mul(&a)?.try_div(&b.try_mul(&b)?)?.try_neg()?, &mb))?,
+                    mb.grad(|| {
+                        reduce_grad(&g.try_mul(&a)?.try_div(&b.try_mul(&b)?)?.try_neg()?, &mb)
+                    })?,
                 ])
             }
         }))
@@ -258,7 +267,9 @@ impl Tensor {
                 hint: "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a mask, use the logical_not() operator instead.".into(),
             }))
         })??;
-        Ok(out.with_grad_fn("NegBackward0", &[self], &[], |g| Ok(vec![Some(g.try_neg()?)])))
+        Ok(out.with_grad_fn("NegBackward0", &[self], &[], |g| {
+            Ok(vec![Some(g.try_neg()?)])
+        }))
     }
 
     /// Borrows the storage and hands the whole buffer and the layout to `f`.
@@ -296,14 +307,21 @@ impl Tensor {
         self.check_inplace()?;
         check_same_device(self, other)?;
         let dtype = self.dtype();
-        check_inplace_cast(K::NAME, K::compute_dtype(DType::promote(dtype, other.dtype())), dtype)?;
+        check_inplace_cast(
+            K::NAME,
+            K::compute_dtype(DType::promote(dtype, other.dtype())),
+            dtype,
+        )?;
         let shape = broadcast_shapes(K::NAME, self.shape(), other.shape())?;
         if shape != self.shape() {
             return Err(Error::ShapeMismatch {
                 op: K::NAME,
                 lhs: self.shape().to_vec(),
                 rhs: other.shape().to_vec(),
-                msg: format!("output with shape {:?} doesn't match the broadcast shape {shape:?}", self.shape()),
+                msg: format!(
+                    "output with shape {:?} doesn't match the broadcast shape {shape:?}",
+                    self.shape()
+                ),
             });
         }
         // An aliasing operand is copied first so reads never see half-written data.
@@ -354,7 +372,10 @@ impl Tensor {
         self.inplace_forward::<SubK>(&b)?;
         let mb = InputMeta::of(&b);
         self.record_inplace("SubBackward0", &[&b], &[], move |g| {
-            Ok(vec![Some(g.clone()), mb.grad(|| reduce_grad(&g.try_neg()?, &mb))?])
+            Ok(vec![
+                Some(g.clone()),
+                mb.grad(|| reduce_grad(&g.try_neg()?, &mb))?,
+            ])
         });
         Ok(self.clone())
     }
@@ -365,7 +386,11 @@ impl Tensor {
         let mb = InputMeta::of(&b);
         // The old value is needed for b's gradient; keep a copy only then.
         let old = (mb.wanted && crate::is_grad_enabled())
-            .then(|| self.detach().contiguous_owned().map(|t| SavedTensor::input(&t)))
+            .then(|| {
+                self.detach()
+                    .contiguous_owned()
+                    .map(|t| SavedTensor::input(&t))
+            })
             .transpose()?;
         self.inplace_forward::<MulK>(&b)?;
         let sb = SavedTensor::input(&b);
@@ -387,7 +412,11 @@ impl Tensor {
         let b = other.into().to_tensor_against(self.dtype());
         let mb = InputMeta::of(&b);
         let old = (mb.wanted && crate::is_grad_enabled())
-            .then(|| self.detach().contiguous_owned().map(|t| SavedTensor::input(&t)))
+            .then(|| {
+                self.detach()
+                    .contiguous_owned()
+                    .map(|t| SavedTensor::input(&t))
+            })
             .transpose()?;
         self.inplace_forward::<DivK>(&b)?;
         let sb = SavedTensor::input(&b);
@@ -397,7 +426,10 @@ impl Tensor {
             let b = sb2.unpack()?;
             let gb = match &old2 {
                 Some(o) => {
-                    let t = g.try_mul(&o.unpack()?)?.try_div(&b.try_mul(&b)?)?.try_neg()?;
+                    let t = g
+                        .try_mul(&o.unpack()?)?
+                        .try_div(&b.try_mul(&b)?)?
+                        .try_neg()?;
                     Some(reduce_grad(&t, &mb)?)
                 }
                 None => None,
@@ -411,7 +443,11 @@ impl Tensor {
     pub fn fill_(&self, value: impl Into<Scalar>) -> Result<Tensor> {
         self.check_inplace()?;
         let value = value.into();
-        check_inplace_cast("fill_", DType::promote_with_scalar(self.dtype(), value.category()), self.dtype())?;
+        check_inplace_cast(
+            "fill_",
+            DType::promote_with_scalar(self.dtype(), value.category()),
+            self.dtype(),
+        )?;
         let v = value.to_tensor(self.dtype());
         let mut gd = self.storage().write()?;
         ferrograd_storage::with_dtype!(self.dtype(), T => {
@@ -419,7 +455,9 @@ impl Tensor {
             unary_map_inplace(gd.as_mut_slice::<T>().unwrap(), self.layout(), move |_| x);
         });
         drop(gd);
-        self.record_inplace("FillBackward0", &[], &[], |g| Ok(vec![Some(g.zeros_like_grad()?)]));
+        self.record_inplace("FillBackward0", &[], &[], |g| {
+            Ok(vec![Some(g.zeros_like_grad()?)])
+        });
         Ok(self.clone())
     }
 
@@ -440,12 +478,15 @@ impl Tensor {
     pub fn copy_(&self, src: &Tensor) -> Result<Tensor> {
         self.check_inplace()?;
         check_same_device(self, src)?;
-        let layout = src.layout().broadcast_to(self.shape()).map_err(|_| Error::ShapeMismatch {
-            op: "copy_",
-            lhs: self.shape().to_vec(),
-            rhs: src.shape().to_vec(),
-            msg: "the source must broadcast to the destination's shape".into(),
-        })?;
+        let layout = src
+            .layout()
+            .broadcast_to(self.shape())
+            .map_err(|_| Error::ShapeMismatch {
+                op: "copy_",
+                lhs: self.shape().to_vec(),
+                rhs: src.shape().to_vec(),
+                msg: "the source must broadcast to the destination's shape".into(),
+            })?;
         let values = src.cast_forward(self.dtype())?.contiguous_owned()?;
         let vl = values.layout().broadcast_to(&layout.shape().to_vec())?;
         let gv = values.storage().read()?;
@@ -457,7 +498,10 @@ impl Tensor {
         drop((gd, gv));
         let ms = InputMeta::of(src);
         self.record_inplace("CopyBackwards", &[src], &[], move |g| {
-            Ok(vec![Some(g.zeros_like_grad()?), ms.grad(|| reduce_grad(g, &ms))?])
+            Ok(vec![
+                Some(g.zeros_like_grad()?),
+                ms.grad(|| reduce_grad(g, &ms))?,
+            ])
         });
         Ok(self.clone())
     }

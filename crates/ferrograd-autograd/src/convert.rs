@@ -14,7 +14,10 @@ impl Tensor {
             return Ok(self.clone());
         }
         let buf = self.with_read(|b, l| cast_buffer(b, l, dtype))?;
-        Ok(Tensor::from_parts_unchecked(Storage::new(buf), Layout::contiguous(self.shape())))
+        Ok(Tensor::from_parts_unchecked(
+            Storage::new(buf),
+            Layout::contiguous(self.shape()),
+        ))
     }
 
     /// This tensor converted to `dtype` (`tensor.to(dtype)`). The same tensor
@@ -88,12 +91,16 @@ impl Tensor {
             return Ok(self.clone());
         }
         let out = self.contiguous_owned()?;
-        Ok(out.with_grad_fn("CloneBackward0", &[self], &[], |g| Ok(vec![Some(g.clone())])))
+        Ok(out.with_grad_fn("CloneBackward0", &[self], &[], |g| {
+            Ok(vec![Some(g.clone())])
+        }))
     }
 
     /// A copy with its own storage, differentiable (`tensor.clone()` in PyTorch).
     pub fn deep_clone(&self) -> Result<Tensor> {
         let out = self.contiguous_owned()?;
-        Ok(out.with_grad_fn("CloneBackward0", &[self], &[], |g| Ok(vec![Some(g.clone())])))
+        Ok(out.with_grad_fn("CloneBackward0", &[self], &[], |g| {
+            Ok(vec![Some(g.clone())])
+        }))
     }
 }

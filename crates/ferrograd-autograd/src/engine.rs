@@ -3,8 +3,8 @@
 //! reaching each node, runs hooks, calls each node's backward, and
 //! accumulates into leaves' `.grad` — or, for [`grad`], returns them.
 
-use crate::graph::{Node, NodeKind};
 use crate::grad_mode::set_grad_enabled;
+use crate::graph::{Node, NodeKind};
 use crate::tensor::Tensor;
 use ferrograd_storage::{Error, Result};
 use std::collections::HashMap;

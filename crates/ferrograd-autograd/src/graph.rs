@@ -100,13 +100,18 @@ impl Drop for Node {
         LIVE_NODES.fetch_sub(1, Ordering::Relaxed);
         // Dropping a chain recursively would overflow the stack on long graphs:
         // hand the edges to a thread-local queue drained by the outermost drop.
-        let edges: Vec<Arc<Node>> = std::mem::take(&mut self.next).into_iter().flatten().collect();
+        let edges: Vec<Arc<Node>> = std::mem::take(&mut self.next)
+            .into_iter()
+            .flatten()
+            .collect();
         PENDING.with(|p| p.borrow_mut().extend(edges));
         if DROPPING.with(|d| d.replace(true)) {
             return;
         }
         self.saved.clear();
-        if let NodeKind::Function(f) = std::mem::replace(&mut self.kind, NodeKind::AccumulateGrad(Weak::new())) {
+        if let NodeKind::Function(f) =
+            std::mem::replace(&mut self.kind, NodeKind::AccumulateGrad(Weak::new()))
+        {
             drop(f);
         }
         while let Some(node) = PENDING.with(|p| p.borrow_mut().pop()) {
@@ -160,7 +165,11 @@ impl SavedTensor {
             is_output,
             dtype: t.dtype(),
             shape: t.shape().to_vec(),
-            origin: if is_output { None } else { t.grad_fn().map(|n| n.name()) },
+            origin: if is_output {
+                None
+            } else {
+                t.grad_fn().map(|n| n.name())
+            },
         }))
     }
 

@@ -14,6 +14,7 @@ mod creation;
 mod display;
 mod engine;
 mod grad_mode;
+mod gradcheck;
 mod graph;
 mod index;
 #[macro_use]
@@ -29,7 +30,11 @@ pub use engine::{grad, BackwardOptions, GradOptions};
 pub use ferrograd_storage::{
     CpuBuffer, DType, Device, Element, Error, FloatElement, Layout, NumElement, Result, Storage,
 };
-pub use grad_mode::{enable_grad, is_grad_enabled, no_grad, set_grad_enabled, with_no_grad, GradModeGuard};
+pub use grad_mode::{
+    enable_grad, is_grad_enabled, no_grad, set_grad_enabled, with_no_grad, GradModeGuard,
+};
+pub use gradcheck::{gradcheck, gradcheck_with, GradcheckOptions};
 pub use graph::{live_node_count, GradHook, Node, SavedTensor};
+pub use index::{IntoSlice, TensorIndex};
 pub use scalar::{Operand, Scalar};
 pub use tensor::Tensor;

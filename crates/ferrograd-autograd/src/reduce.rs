@@ -57,7 +57,8 @@ impl Tensor {
     /// # Ok::<(), ferrograd_autograd::Error>(())
     /// ```
     pub fn sum(&self) -> Tensor {
-        self.sum_dims(&[], false).expect("reducing every dim cannot fail")
+        self.sum_dims(&[], false)
+            .expect("reducing every dim cannot fail")
     }
 
     /// Sums over `dims` (negative counts from the end; empty means all),
@@ -110,12 +111,15 @@ impl Tensor {
         if self.shape() == shape {
             return Ok(self.clone());
         }
-        let lead = self.dim().checked_sub(shape.len()).ok_or_else(|| Error::ShapeMismatch {
-            op: "sum_to_size",
-            lhs: self.shape().to_vec(),
-            rhs: shape.to_vec(),
-            msg: "size must be expandable to the tensor's size".into(),
-        })?;
+        let lead = self
+            .dim()
+            .checked_sub(shape.len())
+            .ok_or_else(|| Error::ShapeMismatch {
+                op: "sum_to_size",
+                lhs: self.shape().to_vec(),
+                rhs: shape.to_vec(),
+                msg: "size must be expandable to the tensor's size".into(),
+            })?;
         let mut dims: Vec<isize> = (0..lead as isize).collect();
         for (i, &s) in shape.iter().enumerate() {
             let have = self.shape()[lead + i];

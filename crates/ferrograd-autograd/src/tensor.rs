@@ -3,8 +3,8 @@
 //! Cloning a `Tensor` clones the handle — both names see the same tensor,
 //! like two Python variables bound to one `torch.Tensor`.
 
-use crate::graph::{GradHook, Node, NodeKind, SavedTensor};
 use crate::grad_mode::is_grad_enabled;
+use crate::graph::{GradHook, Node, NodeKind, SavedTensor};
 use ferrograd_storage::{CpuBuffer, DType, Device, Element, Error, Layout, Result, Storage};
 use parking_lot::Mutex;
 use std::sync::{Arc, Weak};
@@ -142,7 +142,13 @@ impl Tensor {
     /// to the same base for the in-place rules.
     pub(crate) fn view_with_layout(&self, layout: Layout) -> Tensor {
         let view = Self::from_parts_unchecked(self.inner.storage.clone(), layout);
-        let base = self.inner.meta.lock().view_base.clone().unwrap_or_else(|| self.clone());
+        let base = self
+            .inner
+            .meta
+            .lock()
+            .view_base
+            .clone()
+            .unwrap_or_else(|| self.clone());
         view.inner.meta.lock().view_base = Some(base);
         view
     }
@@ -538,7 +544,10 @@ impl Tensor {
         let buf = ferrograd_storage::with_buffer!(&*guard, v, T => {
             T::into_buffer(ferrograd_storage::cpu::gather_contiguous(v, self.layout()))
         });
-        Ok(Self::from_parts_unchecked(Storage::new(buf), Layout::contiguous(self.shape())))
+        Ok(Self::from_parts_unchecked(
+            Storage::new(buf),
+            Layout::contiguous(self.shape()),
+        ))
     }
 
     /// Leaf hooks registered on this tensor (run before accumulation).
@@ -554,7 +563,9 @@ impl Tensor {
     /// together with the layout. Errors name both dtypes on a mismatch.
     pub fn with_data<T: Element, R>(&self, f: impl FnOnce(&[T], &Layout) -> R) -> Result<R> {
         let guard = self.inner.storage.read()?;
-        let data = guard.as_slice::<T>().ok_or_else(|| self.dtype_error::<T>("with_data"))?;
+        let data = guard
+            .as_slice::<T>()
+            .ok_or_else(|| self.dtype_error::<T>("with_data"))?;
         Ok(f(data, self.layout()))
     }
 
@@ -595,7 +606,9 @@ impl Tensor {
     /// ```
     pub fn item<T: Element>(&self) -> Result<T> {
         if self.numel() != 1 {
-            return Err(Error::NotAScalar { numel: self.numel() });
+            return Err(Error::NotAScalar {
+                numel: self.numel(),
+            });
         }
         self.with_data(|d: &[T], l| d[l.offset()])
     }

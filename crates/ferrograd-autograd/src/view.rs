@@ -20,14 +20,21 @@ impl Tensor {
     /// gradient back to this tensor's shape.
     fn reshape_like_backward(&self, out: Tensor, name: &'static str) -> Tensor {
         let shape = to_isize(self.shape());
-        out.with_grad_fn(name, &[self], &[], move |g| Ok(vec![Some(g.reshape(&shape)?)]))
+        out.with_grad_fn(name, &[self], &[], move |g| {
+            Ok(vec![Some(g.reshape(&shape)?)])
+        })
     }
 
     /// Records `out = view(self)` with a scatter backward.
     fn record_scatter_view(&self, out: Tensor, name: &'static str, view: ViewFn) -> Tensor {
         let (shape, dtype) = (self.shape().to_vec(), self.dtype());
         out.with_grad_fn(name, &[self], &[], move |g| {
-            Ok(vec![Some(Tensor::view_scatter(g, &shape, dtype, view.clone())?)])
+            Ok(vec![Some(Tensor::view_scatter(
+                g,
+                &shape,
+                dtype,
+                view.clone(),
+            )?)])
         })
     }
 
@@ -45,9 +52,11 @@ impl Tensor {
             view(&out)?.copy_(values)?;
             out.detach()
         };
-        Ok(out.with_grad_fn("ViewScatterBackward", &[values], &[], move |g| {
-            Ok(vec![Some(view(g)?)])
-        }))
+        Ok(
+            out.with_grad_fn("ViewScatterBackward", &[values], &[], move |g| {
+                Ok(vec![Some(view(g)?)])
+            }),
+        )
     }
 
     /// A tensor of `shape` with the same elements (`-1` infers one size).
@@ -89,11 +98,14 @@ impl Tensor {
     /// ```
     pub fn view(&self, shape: &[isize]) -> Result<Tensor> {
         let target = infer_shape(shape, self.numel())?;
-        let layout = self.layout().view(&target).ok_or_else(|| Error::ViewIncompatible {
-            shape: self.shape().to_vec(),
-            strides: self.strides().to_vec(),
-            target: target.clone(),
-        })?;
+        let layout = self
+            .layout()
+            .view(&target)
+            .ok_or_else(|| Error::ViewIncompatible {
+                shape: self.shape().to_vec(),
+                strides: self.strides().to_vec(),
+                target: target.clone(),
+            })?;
         let out = self.view_with_layout(layout);
         Ok(self.reshape_like_backward(out, "ViewBackward0"))
     }
@@ -109,27 +121,37 @@ impl Tensor {
     /// ```
     pub fn permute(&self, dims: &[isize]) -> Result<Tensor> {
         let n = self.dim();
-        let dims: Vec<usize> = dims.iter().map(|&d| normalize_dim(d, n)).collect::<Result<_>>()?;
+        let dims: Vec<usize> = dims
+            .iter()
+            .map(|&d| normalize_dim(d, n))
+            .collect::<Result<_>>()?;
         let out = self.view_with_layout(self.layout().permute(&dims)?);
         let mut inverse = vec![0isize; n];
         for (i, &d) in dims.iter().enumerate() {
             inverse[d] = i as isize;
         }
-        Ok(out.with_grad_fn("PermuteBackward0", &[self], &[], move |g| {
-            Ok(vec![Some(g.permute(&inverse)?)])
-        }))
+        Ok(
+            out.with_grad_fn("PermuteBackward0", &[self], &[], move |g| {
+                Ok(vec![Some(g.permute(&inverse)?)])
+            }),
+        )
     }
 
     /// Swaps two dims.
     pub fn transpose(&self, dim0: isize, dim1: isize) -> Result<Tensor> {
-        let (a, b) = (normalize_dim(dim0, self.dim())?, normalize_dim(dim1, self.dim())?);
+        let (a, b) = (
+            normalize_dim(dim0, self.dim())?,
+            normalize_dim(dim1, self.dim())?,
+        );
         if self.dim() == 0 {
             return Ok(self.clone());
         }
         let out = self.view_with_layout(self.layout().transpose(a, b));
-        Ok(out.with_grad_fn("TransposeBackward0", &[self], &[], move |g| {
-            Ok(vec![Some(g.transpose(a as isize, b as isize)?)])
-        }))
+        Ok(
+            out.with_grad_fn("TransposeBackward0", &[self], &[], move |g| {
+                Ok(vec![Some(g.transpose(a as isize, b as isize)?)])
+            }),
+        )
     }
 
     /// Transposes a matrix; 0-d and 1-d tensors come back as they are.
@@ -175,9 +197,11 @@ impl Tensor {
     pub fn unsqueeze(&self, dim: isize) -> Result<Tensor> {
         let d = normalize_dim(dim, self.dim() + 1)?;
         let out = self.view_with_layout(self.layout().unsqueeze(d));
-        Ok(out.with_grad_fn("UnsqueezeBackward0", &[self], &[], move |g| {
-            Ok(vec![Some(g.squeeze_dim(d as isize)?)])
-        }))
+        Ok(
+            out.with_grad_fn("UnsqueezeBackward0", &[self], &[], move |g| {
+                Ok(vec![Some(g.squeeze_dim(d as isize)?)])
+            }),
+        )
     }
 
     /// Repeats size-1 dims (and adds leading dims) without copying: the
@@ -239,9 +263,17 @@ impl Tensor {
     pub fn narrow(&self, dim: isize, start: isize, length: usize) -> Result<Tensor> {
         let d = normalize_dim(dim, self.dim())?;
         let size = self.shape()[d];
-        let start = if start < 0 { start + size as isize } else { start };
+        let start = if start < 0 {
+            start + size as isize
+        } else {
+            start
+        };
         if start < 0 || start as usize > size {
-            return Err(Error::IndexOutOfBounds { index: start, dim: d, size });
+            return Err(Error::IndexOutOfBounds {
+                index: start,
+                dim: d,
+                size,
+            });
         }
         let start = start as usize;
         let out = self.view_with_layout(self.layout().narrow(d, start, length)?);
@@ -264,7 +296,13 @@ impl Tensor {
     /// assert_eq!(r.strides(), &[-2]);
     /// # Ok::<(), ferrograd_autograd::Error>(())
     /// ```
-    pub fn slice(&self, dim: isize, start: Option<isize>, stop: Option<isize>, step: isize) -> Result<Tensor> {
+    pub fn slice(
+        &self,
+        dim: isize,
+        start: Option<isize>,
+        stop: Option<isize>,
+        step: isize,
+    ) -> Result<Tensor> {
         let d = normalize_dim(dim, self.dim())?;
         if self.dim() == 0 {
             return Err(Error::invalid("slice", "cannot slice a 0-d tensor"));
@@ -289,7 +327,10 @@ impl Tensor {
     /// ```
     pub fn select(&self, dim: isize, index: isize) -> Result<Tensor> {
         if self.dim() == 0 {
-            return Err(Error::invalid("select", "select() cannot be applied to a 0-dim tensor."));
+            return Err(Error::invalid(
+                "select",
+                "select() cannot be applied to a 0-dim tensor.",
+            ));
         }
         let d = normalize_dim(dim, self.dim())?;
         let out = self.view_with_layout(self.layout().select(d, index)?);
@@ -317,7 +358,10 @@ impl Tensor {
         for &d in dims {
             let d = normalize_dim(d, n)?;
             if ds.contains(&d) {
-                return Err(Error::invalid("flip", format!("dim {d} appears multiple times in the list of dims")));
+                return Err(Error::invalid(
+                    "flip",
+                    format!("dim {d} appears multiple times in the list of dims"),
+                ));
             }
             ds.push(d);
         }
@@ -344,9 +388,15 @@ impl Tensor {
         if self.dim() == 0 {
             return self.reshape(&[1]);
         }
-        let (s, e) = (normalize_dim(start_dim, self.dim())?, normalize_dim(end_dim, self.dim())?);
+        let (s, e) = (
+            normalize_dim(start_dim, self.dim())?,
+            normalize_dim(end_dim, self.dim())?,
+        );
         if s > e {
-            return Err(Error::invalid("flatten", "flatten() has invalid args: start_dim cannot come after end_dim"));
+            return Err(Error::invalid(
+                "flatten",
+                "flatten() has invalid args: start_dim cannot come after end_dim",
+            ));
         }
         let mut shape: Vec<isize> = to_isize(&self.shape()[..s]);
         shape.push(self.shape()[s..=e].iter().product::<usize>() as isize);

@@ -161,6 +161,9 @@ mod tests {
         assert_eq!(DType::promote_with_scalar(F32, DTypeCategory::Float), F32);
         assert_eq!(DType::promote_with_scalar(I64, DTypeCategory::Float), F32);
         assert_eq!(DType::promote_with_scalar(U8, DTypeCategory::Integer), U8);
-        assert_eq!(DType::promote_with_scalar(Bool, DTypeCategory::Integer), I64);
+        assert_eq!(
+            DType::promote_with_scalar(Bool, DTypeCategory::Integer),
+            I64
+        );
     }
 }

@@ -209,7 +209,10 @@ mod tests {
             shape: vec![2, 5],
             numel: 9,
         };
-        assert_eq!(e.to_string(), "shape '[2, 5]' is invalid for input of size 9");
+        assert_eq!(
+            e.to_string(),
+            "shape '[2, 5]' is invalid for input of size 9"
+        );
         let e = Error::DeviceMismatch {
             a: Device::Cuda(0),
             b: Device::Cpu,

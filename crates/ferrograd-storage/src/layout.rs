@@ -67,8 +67,16 @@ pub fn broadcast_shapes(op: &'static str, lhs: &[usize], rhs: &[usize]) -> Resul
     let n = lhs.len().max(rhs.len());
     let mut out = vec![0; n];
     for i in 0..n {
-        let a = if i + lhs.len() >= n { lhs[i + lhs.len() - n] } else { 1 };
-        let b = if i + rhs.len() >= n { rhs[i + rhs.len() - n] } else { 1 };
+        let a = if i + lhs.len() >= n {
+            lhs[i + lhs.len() - n]
+        } else {
+            1
+        };
+        let b = if i + rhs.len() >= n {
+            rhs[i + rhs.len() - n]
+        } else {
+            1
+        };
         out[i] = match (a, b) {
             (a, b) if a == b => a,
             (1, b) => b,
@@ -106,7 +114,12 @@ pub fn infer_shape(shape: &[isize], numel: usize) -> Result<Vec<usize>> {
     for (i, &s) in shape.iter().enumerate() {
         match s {
             -1 if infer_at.is_none() => infer_at = Some(i),
-            -1 => return Err(Error::invalid("reshape", "only one dimension can be inferred")),
+            -1 => {
+                return Err(Error::invalid(
+                    "reshape",
+                    "only one dimension can be inferred",
+                ))
+            }
             s if s < 0 => {
                 return Err(Error::invalid(
                     "reshape",
@@ -142,7 +155,11 @@ impl Layout {
 
     /// A layout from its parts; the caller guarantees it stays inside its storage.
     pub fn new(shape: Vec<usize>, strides: Vec<isize>, offset: usize) -> Self {
-        assert_eq!(shape.len(), strides.len(), "shape and strides differ in rank");
+        assert_eq!(
+            shape.len(),
+            strides.len(),
+            "shape and strides differ in rank"
+        );
         Layout {
             shape,
             strides,
@@ -252,7 +269,14 @@ impl Layout {
         } else {
             let s = start.map_or(n - 1, |s| wrap(s).clamp(-1, n - 1));
             let e = stop.map_or(-1, |e| wrap(e).clamp(-1, n - 1));
-            (s, if s > e { (s - e - step - 1) / (-step) } else { 0 })
+            (
+                s,
+                if s > e {
+                    (s - e - step - 1) / (-step)
+                } else {
+                    0
+                },
+            )
         };
         let mut out = self.clone();
         out.shape[dim] = len as usize;
@@ -277,10 +301,17 @@ impl Layout {
     pub fn permute(&self, dims: &[usize]) -> Result<Layout> {
         let n = self.ndim();
         let mut seen = vec![false; n];
-        if dims.len() != n || dims.iter().any(|&d| d >= n || std::mem::replace(&mut seen[d], true)) {
+        if dims.len() != n
+            || dims
+                .iter()
+                .any(|&d| d >= n || std::mem::replace(&mut seen[d], true))
+        {
             return Err(Error::invalid(
                 "permute",
-                format!("dims {dims:?} is not a permutation of the {n} dims of a tensor of shape {:?}", self.shape),
+                format!(
+                    "dims {dims:?} is not a permutation of the {n} dims of a tensor of shape {:?}",
+                    self.shape
+                ),
             ));
         }
         Ok(Layout {
@@ -336,7 +367,8 @@ impl Layout {
         let mut out = self.clone();
         for &d in dims {
             if self.shape[d] > 0 {
-                out.offset = (out.offset as isize + (self.shape[d] as isize - 1) * out.strides[d]) as usize;
+                out.offset =
+                    (out.offset as isize + (self.shape[d] as isize - 1) * out.strides[d]) as usize;
             }
             out.strides[d] = -out.strides[d];
         }
@@ -347,11 +379,13 @@ impl Layout {
     /// on repeated dims — `expand` / `broadcast_to`.
     pub fn broadcast_to(&self, target: &[usize]) -> Result<Layout> {
         let n = target.len();
-        let err = || Error::ShapeMismatch {
+        let err = || {
+            Error::ShapeMismatch {
             op: "expand",
             lhs: self.shape.clone(),
             rhs: target.to_vec(),
             msg: "the expanded size must match the existing size at every non-singleton dimension, and new dimensions go on the left".into(),
+        }
         };
         if n < self.ndim() {
             return Err(err());

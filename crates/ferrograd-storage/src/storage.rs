@@ -109,13 +109,19 @@ impl Storage {
 
     /// Borrows the buffer for reading; fails instead of blocking if a writer holds it.
     pub fn read(&self) -> Result<ReadGuard<'_>> {
-        self.inner.buffer.try_read().ok_or_else(|| busy("mutably borrowed"))
+        self.inner
+            .buffer
+            .try_read()
+            .ok_or_else(|| busy("mutably borrowed"))
     }
 
     /// Borrows the buffer for writing; fails instead of blocking if anyone else holds it.
     /// Does not bump the version: callers that change values do.
     pub fn write(&self) -> Result<WriteGuard<'_>> {
-        self.inner.buffer.try_write().ok_or_else(|| busy("borrowed"))
+        self.inner
+            .buffer
+            .try_write()
+            .ok_or_else(|| busy("borrowed"))
     }
 
     /// A read borrow that owns a handle to the storage, so it can outlive the

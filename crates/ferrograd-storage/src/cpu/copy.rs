@@ -68,7 +68,10 @@ pub fn copy_into_strided<T: Element>(
     values: &[T],
     values_layout: &Layout,
 ) {
-    if let (Some(d), Some(s)) = (dst_layout.contiguous_offset(), values_layout.contiguous_offset()) {
+    if let (Some(d), Some(s)) = (
+        dst_layout.contiguous_offset(),
+        values_layout.contiguous_offset(),
+    ) {
         let n = dst_layout.numel();
         dst[d..d + n].copy_from_slice(&values[s..s + n]);
         return;
@@ -112,7 +115,12 @@ mod tests {
     fn copies_into_a_strided_destination() {
         let mut dst = vec![0; 6];
         let dl = Layout::contiguous(&[2, 3]).transpose(0, 1);
-        copy_into_strided(&mut dst, &dl, &[1, 2, 3, 4, 5, 6], &Layout::contiguous(&[3, 2]));
+        copy_into_strided(
+            &mut dst,
+            &dl,
+            &[1, 2, 3, 4, 5, 6],
+            &Layout::contiguous(&[3, 2]),
+        );
         assert_eq!(dst, vec![1, 3, 5, 2, 4, 6]);
     }
 }

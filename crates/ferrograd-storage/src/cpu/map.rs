@@ -114,7 +114,11 @@ pub fn binary_map<A: Element, B: Element, U: Element>(
 }
 
 /// Replaces every element of `layout` in `dst` with `f(element)`.
-pub fn unary_map_inplace<T: Element>(dst: &mut [T], layout: &Layout, f: impl Fn(T) -> T + Sync + Send) {
+pub fn unary_map_inplace<T: Element>(
+    dst: &mut [T],
+    layout: &Layout,
+    f: impl Fn(T) -> T + Sync + Send,
+) {
     if let Some(start) = layout.contiguous_offset() {
         let dst = &mut dst[start..start + layout.numel()];
         if dst.len() >= PARALLEL_THRESHOLD {
@@ -188,7 +192,11 @@ mod tests {
         let f = Layout::contiguous(&[3, 2]).flip(&[0]);
         let out = binary_map(&a, &t, &a, &f, |x, y| x * 10 + y);
         assert_eq!(out, vec![15, 46, 23, 54, 31, 62]);
-        let c = cast_buffer(&CpuBuffer::F64(vec![1.5, -2.5]), &Layout::contiguous(&[2]), DType::I64);
+        let c = cast_buffer(
+            &CpuBuffer::F64(vec![1.5, -2.5]),
+            &Layout::contiguous(&[2]),
+            DType::I64,
+        );
         assert_eq!(c, CpuBuffer::I64(vec![1, -2]));
     }
 }

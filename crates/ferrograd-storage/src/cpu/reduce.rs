@@ -21,7 +21,9 @@ pub fn reduce_dims<T: Element, U: Element>(
 ) -> Vec<U> {
     let kept: Vec<usize> = (0..layout.ndim()).filter(|d| !dims.contains(d)).collect();
     let order: Vec<usize> = kept.iter().chain(dims).copied().collect();
-    let permuted = layout.permute(&order).expect("reduce dims form a permutation");
+    let permuted = layout
+        .permute(&order)
+        .expect("reduce dims form a permutation");
     let inner: usize = dims.iter().map(|&d| layout.shape()[d]).product();
     let outer: usize = kept.iter().map(|&d| layout.shape()[d]).product();
     let mut out = Vec::with_capacity(outer);
