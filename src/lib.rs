@@ -25,4 +25,5 @@ pub mod prelude {
         enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled, with_no_grad,
         BackwardOptions, DType, Device, Error, GradOptions, Result, Scalar, Tensor,
     };
+    pub use ferrograd_autograd::{s, IntoSlice, TensorIndex};
 }
