@@ -1,5 +1,6 @@
-//! Creating tensors from nothing: `zeros`, `ones`, `full`, `arange` and the
-//! `*_like` forms.
+//! Creating tensors from nothing: `zeros`, `ones`, `full`, `empty`,
+//! `arange`, `linspace`, `eye` and the `*_like` forms. (Random tensors live in
+//! `random.rs`, tensors from literals in the `tensor!` macro.)
 
 use crate::scalar::Scalar;
 use crate::Tensor;
@@ -59,6 +60,144 @@ impl Tensor {
         Tensor::full(other.shape(), value, other.dtype())
     }
 
+    /// A tensor of `shape` whose values are unspecified, like `torch.empty`.
+    ///
+    /// ferrograd fills it with zeros taken from the allocator's zeroed pages,
+    /// which the OS maps lazily, so it costs no more than an uninitialised
+    /// buffer; code should still not rely on the values.
+    ///
+    /// ```
+    /// use ferrograd_autograd::{Tensor, DType};
+    /// let t = Tensor::empty(&[2, 3], DType::F64)?;
+    /// assert_eq!((t.shape(), t.dtype()), (&[2, 3][..], DType::F64));
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
+    pub fn empty(shape: &[usize], dtype: DType) -> Result<Tensor> {
+        Tensor::zeros(shape, dtype)
+    }
+
+    /// An [`empty`](Self::empty) tensor with the shape and dtype of `other`.
+    ///
+    /// ```
+    /// use ferrograd_autograd::{Tensor, DType};
+    /// let t = Tensor::empty_like(&Tensor::ones(&[4], DType::I32)?)?;
+    /// assert_eq!((t.shape(), t.dtype()), (&[4][..], DType::I32));
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
+    pub fn empty_like(other: &Tensor) -> Result<Tensor> {
+        Tensor::empty(other.shape(), other.dtype())
+    }
+
+    /// `steps` evenly spaced `f32` values from `start` to `end`, both included
+    /// (`torch.linspace`). `steps` must be non-negative; one step gives `[start]`.
+    ///
+    /// ```
+    /// use ferrograd_autograd::Tensor;
+    /// assert_eq!(Tensor::linspace(0, 1, 5)?.to_vec::<f32>()?, vec![0.0, 0.25, 0.5, 0.75, 1.0]);
+    /// assert_eq!(Tensor::linspace(3.0, 10.0, 1)?.to_vec::<f32>()?, vec![3.0]);
+    /// let e = Tensor::linspace(0, 1, -1).unwrap_err();
+    /// assert_eq!(e.to_string(), "linspace: number of steps must be non-negative (got -1)");
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
+    pub fn linspace(
+        start: impl Into<Scalar>,
+        end: impl Into<Scalar>,
+        steps: i64,
+    ) -> Result<Tensor> {
+        Tensor::linspace_dtype(start, end, steps, DType::F32)
+    }
+
+    /// [`linspace`](Self::linspace) producing `dtype` (any but `bool`, as in
+    /// PyTorch). Values are computed in `f64` — from `start` for the first half
+    /// and from `end` for the second, as PyTorch does, so both ends are exact —
+    /// then converted (integers truncate toward zero).
+    ///
+    /// ```
+    /// use ferrograd_autograd::{Tensor, DType};
+    /// let t = Tensor::linspace_dtype(-1, 1, 3, DType::F64)?;
+    /// assert_eq!(t.to_vec::<f64>()?, vec![-1.0, 0.0, 1.0]);
+    /// assert_eq!(Tensor::linspace_dtype(0, 10, 4, DType::I64)?.to_vec::<i64>()?, vec![0, 3, 6, 10]);
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
+    pub fn linspace_dtype(
+        start: impl Into<Scalar>,
+        end: impl Into<Scalar>,
+        steps: i64,
+        dtype: DType,
+    ) -> Result<Tensor> {
+        let steps = usize::try_from(steps).map_err(|_| {
+            Error::invalid(
+                "linspace",
+                format!("number of steps must be non-negative (got {steps})"),
+            )
+        })?;
+        if dtype == DType::Bool {
+            return Err(Error::UnsupportedDType {
+                op: "linspace",
+                dtype,
+                hint: "Create it as a float or integer tensor, then convert it with .bool()."
+                    .into(),
+            });
+        }
+        let (start, end) = (start.into().to_f64(), end.into().to_f64());
+        let step = if steps > 1 {
+            (end - start) / (steps - 1) as f64
+        } else {
+            0.0
+        };
+        let value = |i: usize| {
+            if i < steps / 2 || steps == 1 {
+                start + step * i as f64
+            } else {
+                end - step * (steps - 1 - i) as f64
+            }
+        };
+        with_dtype!(dtype, T => Tensor::from_vec((0..steps).map(|i| T::from_f64(value(i))).collect::<Vec<T>>(), &[steps]))
+    }
+
+    /// The `n × n` identity matrix in `f32` (`torch.eye(n)`).
+    ///
+    /// ```
+    /// use ferrograd_autograd::Tensor;
+    /// assert_eq!(Tensor::eye(2)?.to_vec::<f32>()?, vec![1.0, 0.0, 0.0, 1.0]);
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
+    pub fn eye(n: usize) -> Result<Tensor> {
+        Tensor::eye_dtype(n, n, DType::F32)
+    }
+
+    /// The `n × m` matrix in `f32` with ones on the main diagonal (`torch.eye(n, m)`).
+    ///
+    /// ```
+    /// use ferrograd_autograd::Tensor;
+    /// let t = Tensor::eye_m(2, 3)?;
+    /// assert_eq!(t.shape(), &[2, 3]);
+    /// assert_eq!(t.to_vec::<f32>()?, vec![1.0, 0.0, 0.0, 0.0, 1.0, 0.0]);
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
+    pub fn eye_m(n: usize, m: usize) -> Result<Tensor> {
+        Tensor::eye_dtype(n, m, DType::F32)
+    }
+
+    /// The `n × m` matrix of `dtype` with ones on the main diagonal.
+    ///
+    /// ```
+    /// use ferrograd_autograd::{Tensor, DType};
+    /// let t = Tensor::eye_dtype(3, 2, DType::Bool)?;
+    /// assert_eq!(t.to_vec::<bool>()?, vec![true, false, false, true, false, false]);
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
+    pub fn eye_dtype(n: usize, m: usize, dtype: DType) -> Result<Tensor> {
+        let numel = checked_numel(&[n, m])?;
+        with_dtype!(dtype, T => {
+            let mut data = vec![T::default(); numel];
+            for i in 0..n.min(m) {
+                data[i * m + i] = T::from_i64(1);
+            }
+            Tensor::from_vec(data, &[n, m])
+        })
+    }
+
     /// `start, start + 1, ...` below `end`. Integer bounds give `i64`, float bounds `f32`, like `torch.arange`.
     ///
     /// ```
@@ -86,7 +225,9 @@ impl Tensor {
         step: impl Into<Scalar>,
     ) -> Result<Tensor> {
         let (start, end, step) = (start.into(), end.into(), step.into());
-        let float = [start, end, step].iter().any(|s| s.category() == DTypeCategory::Float);
+        let float = [start, end, step]
+            .iter()
+            .any(|s| s.category() == DTypeCategory::Float);
         let dtype = if float { DType::F32 } else { DType::I64 };
         Tensor::arange_dtype(start.to_f64(), end.to_f64(), step.to_f64(), dtype)
     }
@@ -112,6 +253,10 @@ pub(crate) fn checked_numel(shape: &[usize]) -> Result<usize> {
     shape
         .iter()
         .try_fold(1usize, |acc, &s| acc.checked_mul(s))
-        .ok_or_else(|| Error::invalid("create", format!("shape {shape:?} has more elements than memory can address")))
+        .ok_or_else(|| {
+            Error::invalid(
+                "create",
+                format!("shape {shape:?} has more elements than memory can address"),
+            )
+        })
 }
-
