@@ -1,0 +1,23 @@
+//! ferrograd's differentiable ops, as extension traits on
+//! [`Tensor`](ferrograd_autograd::Tensor): `use ferrograd_ops::prelude::*`
+//! (or `ferrograd::prelude::*`) and call `x.exp()?`, `a.matmul(&b)?`,
+//! `x.conv2d(&w, ...)?`.
+//!
+//! Each module owns one family of ops: its public trait, its CPU kernels and
+//! its backward rules (written with other differentiable ops, so they can be
+//! differentiated again). Every op returns `Result`: bad shapes, dtypes or
+//! devices are `Err`s that name them.
+
+pub mod compare;
+pub mod conv;
+pub mod indexing;
+pub mod loss;
+pub mod matmul;
+pub mod norm;
+pub mod pool;
+pub mod reduce;
+pub mod shape;
+pub mod unary;
+
+/// Every op trait, for `use ferrograd_ops::prelude::*`.
+pub mod prelude {}
