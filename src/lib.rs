@@ -17,6 +17,7 @@
 pub use ferrograd_autograd as autograd;
 pub use ferrograd_storage as storage;
 
+pub use ferrograd_autograd::tensor;
 pub use ferrograd_autograd::{DType, Device, Error, Result, Tensor};
 
 /// The names a training loop uses, in one import.
@@ -25,5 +26,6 @@ pub mod prelude {
         enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled, with_no_grad,
         BackwardOptions, DType, Device, Error, GradOptions, Result, Scalar, Tensor,
     };
+    pub use ferrograd_autograd::{manual_seed, tensor, Generator};
     pub use ferrograd_autograd::{s, IntoSlice, TensorIndex};
 }

@@ -36,6 +36,7 @@ pub use grad_mode::{
 pub use gradcheck::{gradcheck, gradcheck_with, GradcheckOptions};
 pub use graph::{live_node_count, GradHook, Node, SavedTensor};
 pub use index::{IntoSlice, TensorIndex};
+pub use macros::NestedLiteral;
 pub use random::{initial_seed, manual_seed, with_default_generator, Generator};
 pub use scalar::{Operand, Scalar};
 pub use tensor::Tensor;

@@ -1,8 +1,8 @@
 //! Creation functions: `empty`, `linspace`, `eye` and the `_like` forms,
 //! checked against values computed by hand or by a naive loop, and their
-//! argument errors.
+//! argument errors; and the `tensor!` macro with `NestedLiteral`.
 
-use ferrograd_autograd::{DType, Tensor};
+use ferrograd_autograd::{tensor, DType, NestedLiteral, Scalar, Tensor};
 
 #[test]
 fn empty_has_the_requested_shape_and_dtype() {
@@ -160,4 +160,97 @@ fn eye_dtype_for_every_dtype() {
 #[test]
 fn eye_rejects_sizes_that_overflow() {
     assert!(Tensor::eye_m(usize::MAX, 3).is_err());
+}
+
+// ----- tensor! -----
+
+#[test]
+fn tensor_macro_integer_literals_are_i64() {
+    let t = tensor![[1, 2, 3], [4, 5, 6]];
+    assert_eq!((t.shape(), t.dtype()), (&[2, 3][..], DType::I64));
+    assert_eq!(t.to_vec::<i64>().unwrap(), vec![1, 2, 3, 4, 5, 6]);
+    let big = tensor![9_007_199_254_740_993i64, -1];
+    assert_eq!(
+        big.to_vec::<i64>().unwrap(),
+        vec![9_007_199_254_740_993, -1],
+        "no trip through f64"
+    );
+}
+
+#[test]
+fn tensor_macro_float_literals_are_f32() {
+    let t = tensor![1.0, 2.5, -0.25];
+    assert_eq!((t.shape(), t.dtype()), (&[3][..], DType::F32));
+    assert_eq!(t.to_vec::<f32>().unwrap(), vec![1.0, 2.5, -0.25]);
+    let mixed = tensor![[1, 2.5], [3, 4]];
+    assert_eq!(mixed.dtype(), DType::F32);
+    assert_eq!(mixed.to_vec::<f32>().unwrap(), vec![1.0, 2.5, 3.0, 4.0]);
+}
+
+#[test]
+fn tensor_macro_bools_and_mixtures_follow_torch_tensor() {
+    let t = tensor![[true, false], [false, true]];
+    assert_eq!((t.shape(), t.dtype()), (&[2, 2][..], DType::Bool));
+    assert_eq!(t.to_vec::<bool>().unwrap(), vec![true, false, false, true]);
+    // torch.tensor([True, 2]) is an int64 tensor [1, 2].
+    assert_eq!(tensor![true, 2].to_vec::<i64>().unwrap(), vec![1, 2]);
+}
+
+#[test]
+fn tensor_macro_takes_expressions_and_trailing_commas() {
+    let (a, b) = (1.5f32, 2u8);
+    let t = tensor![[a, a * 2.0,], [b as f32, -a],];
+    assert_eq!(t.to_vec::<f32>().unwrap(), vec![1.5, 3.0, 2.0, -1.5]);
+    assert_eq!(tensor![b, 3].dtype(), DType::I64);
+}
+
+#[test]
+fn tensor_macro_nests_to_any_depth() {
+    let t = tensor![
+        [[[1, 2], [3, 4]], [[5, 6], [7, 8]]],
+        [[[9, 10], [11, 12]], [[13, 14], [15, 16]]]
+    ];
+    assert_eq!(t.shape(), &[2, 2, 2, 2]);
+    assert_eq!(t.to_vec::<i64>().unwrap(), (1..=16).collect::<Vec<i64>>());
+    let five = tensor![[[[[0.5]]]], [[[[1.5]]]]];
+    assert_eq!(five.shape(), &[2, 1, 1, 1, 1]);
+}
+
+#[test]
+fn tensor_macro_empty_literals_are_f32() {
+    let t = tensor![];
+    assert_eq!((t.shape(), t.dtype()), (&[0][..], DType::F32));
+    let t = tensor![[], []];
+    assert_eq!((t.shape(), t.dtype()), (&[2, 0][..], DType::F32));
+}
+
+#[test]
+#[should_panic(expected = "tensor!: tensor: expected sequence of length 3 at dim 1 (got 2)")]
+fn tensor_macro_panics_on_ragged_rows() {
+    let _ = tensor![[1, 2, 3], [4, 5]];
+}
+
+#[test]
+fn nested_literal_reports_ragged_and_mixed_depths() {
+    let s = |v: &[i64]| NestedLiteral::Scalars(v.iter().map(|&x| Scalar::from(x)).collect());
+    let ragged = NestedLiteral::List(vec![
+        NestedLiteral::List(vec![s(&[1]), s(&[2])]),
+        NestedLiteral::List(vec![s(&[3])]),
+    ]);
+    assert_eq!(
+        ragged.to_tensor().unwrap_err().to_string(),
+        "tensor: expected sequence of length 2 at dim 1 (got 1)"
+    );
+    let deeper = NestedLiteral::List(vec![s(&[1]), NestedLiteral::List(vec![s(&[2])])]);
+    assert!(deeper
+        .to_tensor()
+        .unwrap_err()
+        .to_string()
+        .contains("mixed nesting depths"));
+    let shallower = NestedLiteral::List(vec![NestedLiteral::List(vec![s(&[1])]), s(&[2])]);
+    assert!(shallower
+        .to_tensor()
+        .unwrap_err()
+        .to_string()
+        .contains("mixed nesting depths"));
 }
