@@ -15,6 +15,7 @@
 //! ```
 
 pub use ferrograd_autograd as autograd;
+pub use ferrograd_interop as interop;
 pub use ferrograd_storage as storage;
 
 pub use ferrograd_autograd::tensor;
@@ -28,4 +29,8 @@ pub mod prelude {
     };
     pub use ferrograd_autograd::{manual_seed, tensor, Generator};
     pub use ferrograd_autograd::{s, IntoSlice, TensorIndex};
+    pub use ferrograd_interop::{
+        load_safetensors, save_safetensors, NumpyView, NumpyViewMut, TensorFromNdarray,
+        TensorNumpyExt,
+    };
 }

@@ -9,3 +9,7 @@ pub mod ndarray_view;
 pub mod npy;
 pub mod npz;
 pub mod safetensors_io;
+
+pub use ndarray;
+pub use ndarray_view::{NumpyView, NumpyViewMut, TensorFromNdarray, TensorNumpyExt};
+pub use safetensors_io::{load_safetensors, save_safetensors};
