@@ -15,6 +15,8 @@ use ferrograd_storage::{broadcast_shapes, with_num_dtype, DType, Error, NumEleme
 /// One elementwise binary operation, written once for every numeric type.
 trait BinaryKernel {
     const NAME: &'static str;
+    /// The grad_fn name of the op's node.
+    const NODE: &'static str;
     fn num<T: NumElement>(a: T, b: T) -> T;
     /// The result on booleans, `None` if PyTorch refuses the op on them.
     fn boolean(a: bool, b: bool) -> Option<bool>;
@@ -30,6 +32,7 @@ struct MulK;
 struct DivK;
 
 impl BinaryKernel for AddK {
+    const NODE: &'static str = "AddBackward0";
     const NAME: &'static str = "add";
     fn num<T: NumElement>(a: T, b: T) -> T {
         a.add_wrap(b)
@@ -40,6 +43,7 @@ impl BinaryKernel for AddK {
 }
 
 impl BinaryKernel for SubK {
+    const NODE: &'static str = "SubBackward0";
     const NAME: &'static str = "sub";
     fn num<T: NumElement>(a: T, b: T) -> T {
         a.sub_wrap(b)
@@ -50,6 +54,7 @@ impl BinaryKernel for SubK {
 }
 
 impl BinaryKernel for MulK {
+    const NODE: &'static str = "MulBackward0";
     const NAME: &'static str = "mul";
     fn num<T: NumElement>(a: T, b: T) -> T {
         a.mul_wrap(b)
@@ -60,6 +65,7 @@ impl BinaryKernel for MulK {
 }
 
 impl BinaryKernel for DivK {
+    const NODE: &'static str = "DivBackward0";
     const NAME: &'static str = "div";
     fn num<T: NumElement>(a: T, b: T) -> T {
         a / b
@@ -121,6 +127,24 @@ fn binary<K: BinaryKernel>(a: &Tensor, b: &Tensor) -> Result<(Tensor, DType)> {
     Ok((binary_forward::<K>(a, b, dtype)?, dtype))
 }
 
+/// True when `a op s` computes in `a`'s own dtype, so the scalar can be
+/// applied inside the kernel without materialising a tensor for it.
+fn scalar_keeps_dtype<K: BinaryKernel>(a: &Tensor, s: Scalar) -> bool {
+    let d = a.dtype();
+    d != DType::Bool && DType::promote_with_scalar(d, s.category()) == d && K::compute_dtype(d) == d
+}
+
+/// Forward only: `K(a, s)` for a scalar that keeps `a`'s dtype.
+fn scalar_forward<K: BinaryKernel>(a: &Tensor, s: Scalar) -> Result<Tensor> {
+    a.with_read(|buf, layout| {
+        with_num_dtype!(a.dtype(), T => {
+            let y: T = s.to_element();
+            let x = buf.as_slice::<T>().unwrap();
+            Tensor::from_kernel(unary_map(x, layout, move |v: T| K::num(v, y)), layout.shape())
+        }, bool => unreachable!("scalar_keeps_dtype excludes bool"))
+    })
+}
+
 /// The gradient of a broadcast input: summed over the broadcast dims and
 /// cast back to the input's dtype.
 pub fn reduce_grad(g: &Tensor, like: &InputMeta) -> Result<Tensor> {
@@ -132,7 +156,7 @@ pub fn reduce_grad(g: &Tensor, like: &InputMeta) -> Result<Tensor> {
 #[derive(Clone, Debug)]
 pub struct InputMeta {
     /// The input's shape.
-    pub shape: Vec<usize>,
+    pub shape: ferrograd_storage::Shape,
     /// The input's dtype.
     pub dtype: DType,
     /// Whether the input requires grad.
@@ -143,7 +167,7 @@ impl InputMeta {
     /// Records `t`'s shape, dtype and requires_grad.
     pub fn of(t: &Tensor) -> Self {
         InputMeta {
-            shape: t.shape().to_vec(),
+            shape: t.shape().into(),
             dtype: t.dtype(),
             wanted: t.requires_grad(),
         }
@@ -173,44 +197,67 @@ impl Tensor {
     /// # Ok::<(), ferrograd_autograd::Error>(())
     /// ```
     pub fn try_add<'a>(&self, other: impl Into<Operand<'a>>) -> Result<Tensor> {
-        let b = other.into().to_tensor_against(self.dtype());
+        let other = other.into();
+        if let Operand::Scalar(s) = other {
+            if scalar_keeps_dtype::<AddK>(self, s) {
+                let out = scalar_forward::<AddK>(self, s)?;
+                return Ok(
+                    out.with_grad_fn(AddK::NODE, &[self], &[], move |g| Ok(vec![Some(g.clone())]))
+                );
+            }
+        }
+        let b = other.to_tensor_against(self.dtype());
         let (out, _) = binary::<AddK>(self, &b)?;
         let (ma, mb) = (InputMeta::of(self), InputMeta::of(&b));
-        Ok(
-            out.with_grad_fn("AddBackward0", &[self, &b], &[], move |g| {
-                Ok(vec![
-                    ma.grad(|| reduce_grad(g, &ma))?,
-                    mb.grad(|| reduce_grad(g, &mb))?,
-                ])
-            }),
-        )
+        Ok(out.with_grad_fn(AddK::NODE, &[self, &b], &[], move |g| {
+            Ok(vec![
+                ma.grad(|| reduce_grad(g, &ma))?,
+                mb.grad(|| reduce_grad(g, &mb))?,
+            ])
+        }))
     }
 
     /// `self - other` with broadcasting and type promotion.
     pub fn try_sub<'a>(&self, other: impl Into<Operand<'a>>) -> Result<Tensor> {
-        let b = other.into().to_tensor_against(self.dtype());
+        let other = other.into();
+        if let Operand::Scalar(s) = other {
+            if scalar_keeps_dtype::<SubK>(self, s) {
+                let out = scalar_forward::<SubK>(self, s)?;
+                return Ok(
+                    out.with_grad_fn(SubK::NODE, &[self], &[], move |g| Ok(vec![Some(g.clone())]))
+                );
+            }
+        }
+        let b = other.to_tensor_against(self.dtype());
         let (out, _) = binary::<SubK>(self, &b)?;
         let (ma, mb) = (InputMeta::of(self), InputMeta::of(&b));
-        Ok(
-            out.with_grad_fn("SubBackward0", &[self, &b], &[], move |g| {
-                Ok(vec![
-                    ma.grad(|| reduce_grad(g, &ma))?,
-                    mb.grad(|| reduce_grad(&g.try_neg()?, &mb))?,
-                ])
-            }),
-        )
+        Ok(out.with_grad_fn(SubK::NODE, &[self, &b], &[], move |g| {
+            Ok(vec![
+                ma.grad(|| reduce_grad(g, &ma))?,
+                mb.grad(|| reduce_grad(&g.try_neg()?, &mb))?,
+            ])
+        }))
     }
 
     /// `self * other` with broadcasting and type promotion.
     pub fn try_mul<'a>(&self, other: impl Into<Operand<'a>>) -> Result<Tensor> {
-        let b = other.into().to_tensor_against(self.dtype());
+        let other = other.into();
+        if let Operand::Scalar(s) = other {
+            if scalar_keeps_dtype::<MulK>(self, s) {
+                let out = scalar_forward::<MulK>(self, s)?;
+                return Ok(out.with_grad_fn(MulK::NODE, &[self], &[], move |g| {
+                    Ok(vec![Some(g.try_mul(s)?)])
+                }));
+            }
+        }
+        let b = other.to_tensor_against(self.dtype());
         let (out, _) = binary::<MulK>(self, &b)?;
         if !Tensor::needs_grad(&[self, &b]) {
             return Ok(out);
         }
         let (sa, sb) = (SavedTensor::input(self), SavedTensor::input(&b));
         let (ma, mb) = (InputMeta::of(self), InputMeta::of(&b));
-        Ok(out.with_grad_fn("MulBackward0", &[self, &b], &[&sa, &sb], {
+        Ok(out.with_grad_fn(MulK::NODE, &[self, &b], &[&sa, &sb], {
             let (sa, sb) = (sa.clone(), sb.clone());
             move |g| {
                 let (a, b) = (sa.unpack()?, sb.unpack()?);
@@ -233,14 +280,23 @@ impl Tensor {
     /// # Ok::<(), ferrograd_autograd::Error>(())
     /// ```
     pub fn try_div<'a>(&self, other: impl Into<Operand<'a>>) -> Result<Tensor> {
-        let b = other.into().to_tensor_against(self.dtype());
+        let other = other.into();
+        if let Operand::Scalar(s) = other {
+            if scalar_keeps_dtype::<DivK>(self, s) {
+                let out = scalar_forward::<DivK>(self, s)?;
+                return Ok(out.with_grad_fn(DivK::NODE, &[self], &[], move |g| {
+                    Ok(vec![Some(g.try_div(s)?)])
+                }));
+            }
+        }
+        let b = other.to_tensor_against(self.dtype());
         let (out, _) = binary::<DivK>(self, &b)?;
         if !Tensor::needs_grad(&[self, &b]) {
             return Ok(out);
         }
         let (sa, sb) = (SavedTensor::input(self), SavedTensor::input(&b));
         let (ma, mb) = (InputMeta::of(self), InputMeta::of(&b));
-        Ok(out.with_grad_fn("DivBackward0", &[self, &b], &[&sa, &sb], {
+        Ok(out.with_grad_fn(DivK::NODE, &[self, &b], &[&sa, &sb], {
             let (sa, sb) = (sa.clone(), sb.clone());
             move |g| {
                 let (a, b) = (sa.unpack()?, sb.unpack()?);
@@ -360,7 +416,7 @@ impl Tensor {
         let b = other.into().to_tensor_against(self.dtype());
         self.inplace_forward::<AddK>(&b)?;
         let mb = InputMeta::of(&b);
-        self.record_inplace("AddBackward0", &[&b], &[], move |g| {
+        self.record_inplace(AddK::NODE, &[&b], &[], move |g| {
             Ok(vec![Some(g.clone()), mb.grad(|| reduce_grad(g, &mb))?])
         });
         Ok(self.clone())
@@ -371,7 +427,7 @@ impl Tensor {
         let b = other.into().to_tensor_against(self.dtype());
         self.inplace_forward::<SubK>(&b)?;
         let mb = InputMeta::of(&b);
-        self.record_inplace("SubBackward0", &[&b], &[], move |g| {
+        self.record_inplace(SubK::NODE, &[&b], &[], move |g| {
             Ok(vec![
                 Some(g.clone()),
                 mb.grad(|| reduce_grad(&g.try_neg()?, &mb))?,
@@ -396,7 +452,7 @@ impl Tensor {
         let sb = SavedTensor::input(&b);
         let saved: Vec<&SavedTensor> = std::iter::once(&sb).chain(old.as_ref()).collect();
         let (sb2, old2) = (sb.clone(), old.clone());
-        self.record_inplace("MulBackward0", &[&b], &saved, move |g| {
+        self.record_inplace(MulK::NODE, &[&b], &saved, move |g| {
             let b = sb2.unpack()?;
             let gb = match &old2 {
                 Some(o) => Some(reduce_grad(&g.try_mul(&o.unpack()?)?, &mb)?),
@@ -422,7 +478,7 @@ impl Tensor {
         let sb = SavedTensor::input(&b);
         let saved: Vec<&SavedTensor> = std::iter::once(&sb).chain(old.as_ref()).collect();
         let (sb2, old2) = (sb.clone(), old.clone());
-        self.record_inplace("DivBackward0", &[&b], &saved, move |g| {
+        self.record_inplace(DivK::NODE, &[&b], &saved, move |g| {
             let b = sb2.unpack()?;
             let gb = match &old2 {
                 Some(o) => {
@@ -488,7 +544,7 @@ impl Tensor {
                 msg: "the source must broadcast to the destination's shape".into(),
             })?;
         let values = src.cast_forward(self.dtype())?.contiguous_owned()?;
-        let vl = values.layout().broadcast_to(&layout.shape().to_vec())?;
+        let vl = values.layout().broadcast_to(layout.shape())?;
         let gv = values.storage().read()?;
         let mut gd = self.storage().write()?;
         ferrograd_storage::with_dtype!(self.dtype(), T => {

@@ -36,12 +36,7 @@ impl Tensor {
         let n = checked_numel(shape)?;
         let value = value.into();
         with_dtype!(dtype, T => {
-            let v: T = match value {
-                Scalar::Float(x) => T::from_f64(x),
-                Scalar::Int(x) => T::from_i64(x),
-                Scalar::Bool(x) => T::from_i64(x as i64),
-            };
-            Tensor::from_vec(vec![v; n], shape)
+            Tensor::from_vec(vec![value.to_element::<T>(); n], shape)
         })
     }
 

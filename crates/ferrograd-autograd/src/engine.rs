@@ -8,6 +8,7 @@ use crate::graph::{Node, NodeKind};
 use crate::tensor::Tensor;
 use ferrograd_storage::{Error, Result};
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 /// Options of [`Tensor::backward_with_options`] (PyTorch's keyword arguments).
@@ -36,6 +37,37 @@ pub struct GradOptions {
 }
 
 type NodeKey = *const Node;
+
+/// Hashes node addresses: they are unique and well spread, so one multiply
+/// is enough (SipHash would dominate small graphs).
+#[derive(Default)]
+struct AddressHasher(u64);
+
+impl Hasher for AddressHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ b as u64).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (n as u64)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .rotate_left(29);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// What the engine tracks per node: how many edges still have to deliver
+/// a gradient, and the sum of those delivered so far.
+struct Slot {
+    node: Arc<Node>,
+    pending: usize,
+    grad: Option<Tensor>,
+}
+
+type Slots = HashMap<NodeKey, Slot, BuildHasherDefault<AddressHasher>>;
 
 fn key(node: &Arc<Node>) -> NodeKey {
     Arc::as_ptr(node)
@@ -69,6 +101,38 @@ fn root_gradient(output: &Tensor, given: Option<&Tensor>, index: usize) -> Resul
     }
 }
 
+/// Every node reachable from `roots`, each with the count of edges reaching it.
+fn discover(roots: &[(Arc<Node>, Tensor)]) -> Slots {
+    let mut slots = Slots::with_capacity_and_hasher(64, Default::default());
+    let mut stack: Vec<Arc<Node>> = Vec::new();
+    for (node, _) in roots {
+        slots.entry(key(node)).or_insert_with(|| {
+            stack.push(node.clone());
+            Slot {
+                node: node.clone(),
+                pending: 0,
+                grad: None,
+            }
+        });
+    }
+    while let Some(node) = stack.pop() {
+        for next in node.next.iter().flatten() {
+            slots
+                .entry(key(next))
+                .or_insert_with(|| {
+                    stack.push(next.clone());
+                    Slot {
+                        node: next.clone(),
+                        pending: 0,
+                        grad: None,
+                    }
+                })
+                .pending += 1;
+        }
+    }
+    slots
+}
+
 /// Runs backward from `roots`. With `capture`, returns the gradients flowing
 /// into those nodes instead of accumulating into leaves.
 fn execute(
@@ -77,42 +141,24 @@ fn execute(
     retain_graph: bool,
     create_graph: bool,
 ) -> Result<Vec<Option<Tensor>>> {
-    // Count, for each node, how many edges reach it from the roots.
-    let mut dependencies: HashMap<NodeKey, usize> = HashMap::new();
-    let mut seen: HashMap<NodeKey, Arc<Node>> = HashMap::new();
-    let mut stack: Vec<Arc<Node>> = Vec::new();
-    for (node, _) in &roots {
-        if seen.insert(key(node), node.clone()).is_none() {
-            stack.push(node.clone());
-        }
-    }
-    while let Some(node) = stack.pop() {
-        for next in node.next.iter().flatten() {
-            *dependencies.entry(key(next)).or_insert(0) += 1;
-            if seen.insert(key(next), next.clone()).is_none() {
-                stack.push(next.clone());
-            }
-        }
-    }
-
-    let mut buffers: HashMap<NodeKey, Option<Tensor>> = HashMap::new();
+    let mut slots = discover(&roots);
     let _mode = set_grad_enabled(create_graph);
+    let mut ready: Vec<Arc<Node>> = Vec::new();
     for (node, g) in roots {
-        add_grad(buffers.entry(key(&node)).or_default(), g)?;
+        let slot = slots.get_mut(&key(&node)).expect("roots were discovered");
+        if slot.grad.is_none() && slot.pending == 0 {
+            ready.push(node.clone());
+        }
+        add_grad(&mut slot.grad, g)?;
     }
-    let mut ready: Vec<Arc<Node>> = seen
-        .values()
-        .filter(|n| !dependencies.contains_key(&key(n)))
-        .cloned()
-        .collect();
-    ready.sort_by_key(|n| n.seq);
 
     let mut captured: Vec<Option<Tensor>> = vec![None; capture.map_or(0, |c| c.len())];
     let result = (|| -> Result<()> {
         while let Some(node) = ready.pop() {
-            let Some(mut grad) = buffers.remove(&key(&node)).flatten() else {
+            let incoming = slots.get_mut(&key(&node)).and_then(|s| s.grad.take());
+            let Some(mut grad) = incoming else {
                 // Nothing flowed here; its inputs still stop waiting on it.
-                release_dependencies(&node, &mut dependencies, &mut ready);
+                release_dependencies(&node, &mut slots, &mut ready);
                 continue;
             };
             let hooks = node.pre_hooks.lock().clone();
@@ -141,16 +187,17 @@ fn execute(
             };
             for (next, g) in node.next.iter().zip(input_grads) {
                 if let (Some(next), Some(g)) = (next, g) {
-                    add_grad(buffers.entry(key(next)).or_default(), g)?;
+                    let slot = slots.get_mut(&key(next)).expect("edge was discovered");
+                    add_grad(&mut slot.grad, g)?;
                 }
             }
-            release_dependencies(&node, &mut dependencies, &mut ready);
+            release_dependencies(&node, &mut slots, &mut ready);
         }
         Ok(())
     })();
     if !retain_graph {
-        for node in seen.values() {
-            node.release();
+        for slot in slots.values() {
+            slot.node.release();
         }
     }
     result?;
@@ -159,15 +206,11 @@ fn execute(
 
 /// Marks one edge from `node` to each of its inputs as done, queueing the
 /// inputs nothing else waits on.
-fn release_dependencies(
-    node: &Arc<Node>,
-    dependencies: &mut HashMap<NodeKey, usize>,
-    ready: &mut Vec<Arc<Node>>,
-) {
+fn release_dependencies(node: &Arc<Node>, slots: &mut Slots, ready: &mut Vec<Arc<Node>>) {
     for next in node.next.iter().flatten() {
-        let count = dependencies.get_mut(&key(next)).expect("edge was counted");
-        *count -= 1;
-        if *count == 0 {
+        let slot = slots.get_mut(&key(next)).expect("edge was discovered");
+        slot.pending -= 1;
+        if slot.pending == 0 {
             ready.push(next.clone());
         }
     }

@@ -87,7 +87,8 @@ pub fn gradcheck_with(
         for (k, column) in numerical.iter().enumerate() {
             for (j, &n) in column.iter().enumerate() {
                 let a = analytical[j][w][k];
-                if !((a - n).abs() <= opts.atol + opts.rtol * n.abs()) {
+                let close = (a - n).abs() <= opts.atol + opts.rtol * n.abs();
+                if !close {
                     return Err(Error::Autograd(format!(
                         "Jacobian mismatch for output 0 (element {j}) with respect to input {i} (element {k}): numerical {n:.8}, analytical {a:.8} (atol {}, rtol {})",
                         opts.atol, opts.rtol

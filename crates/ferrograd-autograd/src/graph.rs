@@ -7,14 +7,14 @@
 //! leaves are held weakly. Dropping a long chain is iterative, not recursive.
 
 use crate::tensor::{Tensor, TensorImpl};
-use ferrograd_storage::{DType, Error, Result};
+use ferrograd_storage::{Error, Result};
 use parking_lot::Mutex;
+use smallvec::SmallVec;
 use std::cell::{Cell, RefCell};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 
 static LIVE_NODES: AtomicUsize = AtomicUsize::new(0);
-static NEXT_SEQ: AtomicU64 = AtomicU64::new(0);
 
 /// How many graph nodes exist right now, in every thread. Returns to its
 /// previous value once the tensors of a graph are dropped (no leaks).
@@ -29,6 +29,11 @@ pub type GradHook = Arc<dyn Fn(&Tensor) -> Option<Tensor> + Send + Sync>;
 /// optional gradient per input, in the order the inputs were recorded.
 pub type BackwardFn = dyn Fn(&Tensor) -> Result<Vec<Option<Tensor>>> + Send + Sync;
 
+/// Edges to the nodes of an op's inputs (most ops have one or two).
+pub(crate) type Edges = SmallVec<[Option<Arc<Node>>; 2]>;
+/// The tensors a node saved (most save at most two).
+pub(crate) type SavedList = SmallVec<[SavedTensor; 2]>;
+
 pub(crate) enum NodeKind {
     Function(Box<BackwardFn>),
     AccumulateGrad(Weak<TensorImpl>),
@@ -38,10 +43,9 @@ pub(crate) enum NodeKind {
 pub struct Node {
     name: &'static str,
     pub(crate) kind: NodeKind,
-    pub(crate) next: Vec<Option<Arc<Node>>>,
-    saved: Vec<SavedTensor>,
+    pub(crate) next: Edges,
+    saved: SavedList,
     pub(crate) pre_hooks: Mutex<Vec<GradHook>>,
-    pub(crate) seq: u64,
 }
 
 impl std::fmt::Debug for Node {
@@ -54,8 +58,8 @@ impl Node {
     pub(crate) fn new(
         name: &'static str,
         kind: NodeKind,
-        next: Vec<Option<Arc<Node>>>,
-        saved: Vec<SavedTensor>,
+        next: Edges,
+        saved: SavedList,
     ) -> Arc<Node> {
         LIVE_NODES.fetch_add(1, Ordering::Relaxed);
         let node = Arc::new(Node {
@@ -64,7 +68,6 @@ impl Node {
             next,
             saved,
             pre_hooks: Mutex::new(Vec::new()),
-            seq: NEXT_SEQ.fetch_add(1, Ordering::Relaxed),
         });
         for s in &node.saved {
             s.attach_producer(&node);
@@ -130,9 +133,7 @@ struct SavedSlot {
     data: Mutex<SavedData>,
     saved_version: u64,
     is_output: bool,
-    dtype: DType,
-    shape: Vec<usize>,
-    /// `(name, output_nr)` of the node that produced the tensor, for messages.
+    /// The name of the node that produced the tensor, for messages.
     origin: Option<&'static str>,
 }
 
@@ -163,8 +164,6 @@ impl SavedTensor {
             }),
             saved_version: t.version(),
             is_output,
-            dtype: t.dtype(),
-            shape: t.shape().to_vec(),
             origin: if is_output {
                 None
             } else {
@@ -205,8 +204,8 @@ impl SavedTensor {
             };
             return Err(Error::Autograd(format!(
                 "one of the variables needed for gradient computation has been modified by an inplace operation: [{} {:?}]{which} is at version {version}; expected version {} instead. Hint: use the out-of-place form of the in-place op (e.g. `&x + 1.0` instead of `x.add_(1.0)`), or .clone() the tensor before modifying it.",
-                slot.dtype.legacy_name(),
-                slot.shape,
+                t.dtype().legacy_name(),
+                t.shape(),
                 slot.saved_version
             )));
         }

@@ -3,7 +3,7 @@
 //! tensor with `torch.tensor`'s shape and dtype rules.
 
 use crate::{Scalar, Tensor};
-use ferrograd_storage::{with_dtype, DType, DTypeCategory, Element, Error, Result};
+use ferrograd_storage::{with_dtype, DType, DTypeCategory, Error, Result};
 
 /// A nested list of scalars, as written in a `torch.tensor([...])` call.
 /// [`tensor!`](crate::tensor) builds one from its literal; build one by hand
@@ -49,7 +49,7 @@ impl NestedLiteral {
         self.flatten_into(&shape, 0, &mut values)?;
         let dtype = literal_dtype(&values);
         with_dtype!(dtype, T => {
-            let data: Vec<T> = values.iter().map(|&s| element::<T>(s)).collect();
+            let data: Vec<T> = values.iter().map(|&s| s.to_element::<T>()).collect();
             Tensor::from_vec(data, &shape)
         })
     }
@@ -114,15 +114,6 @@ fn literal_dtype(values: &[Scalar]) -> DType {
         None | Some(DTypeCategory::Float) => DType::F32,
         Some(DTypeCategory::Integer) => DType::I64,
         Some(DTypeCategory::Bool) => DType::Bool,
-    }
-}
-
-/// `s` converted to `T` (integers exactly, floats through `f64`).
-fn element<T: Element>(s: Scalar) -> T {
-    match s {
-        Scalar::Float(v) => T::from_f64(v),
-        Scalar::Int(v) => T::from_i64(v),
-        Scalar::Bool(v) => T::from_i64(v as i64),
     }
 }
 

@@ -40,13 +40,18 @@ impl Scalar {
         }
     }
 
+    /// The value as element type `T` (integers exactly, floats through `f64`).
+    pub fn to_element<T: ferrograd_storage::Element>(self) -> T {
+        match self {
+            Scalar::Float(v) => T::from_f64(v),
+            Scalar::Int(v) => T::from_i64(v),
+            Scalar::Bool(v) => T::from_i64(v as i64),
+        }
+    }
+
     /// A 0-d tensor of `dtype` holding the value.
     pub fn to_tensor(self, dtype: DType) -> Tensor {
-        ferrograd_storage::with_dtype!(dtype, T => Tensor::scalar(match self {
-            Scalar::Float(v) => <T as ferrograd_storage::Element>::from_f64(v),
-            Scalar::Int(v) => <T as ferrograd_storage::Element>::from_i64(v),
-            Scalar::Bool(v) => <T as ferrograd_storage::Element>::from_i64(v as i64),
-        }))
+        ferrograd_storage::with_dtype!(dtype, T => Tensor::scalar(self.to_element::<T>()))
     }
 }
 

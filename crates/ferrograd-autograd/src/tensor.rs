@@ -402,8 +402,8 @@ impl Tensor {
         let node = Node::new(
             "AccumulateGrad",
             NodeKind::AccumulateGrad(Arc::downgrade(&self.inner)),
-            Vec::new(),
-            Vec::new(),
+            Default::default(),
+            Default::default(),
         );
         meta.accumulator = Arc::downgrade(&node);
         node

@@ -1,5 +1,6 @@
 //! The rules of the autograd graph, each shown with real ops, and each
 //! error message PyTorch users know.
+#![allow(clippy::cloned_ref_to_slice_refs)] // `&[x.clone()]` reads better in tests
 
 use ferrograd_autograd::*;
 

@@ -1,5 +1,6 @@
 //! `gradcheck` on every differentiable op of this crate: arithmetic with
 //! broadcasting, reductions, dtype casts, views and in-place ops.
+#![allow(clippy::cloned_ref_to_slice_refs)] // `&[x.clone()]` reads better in tests
 
 use ferrograd_autograd::*;
 

@@ -142,7 +142,7 @@ impl CpuBuffer {
 
     /// Raw address of the first element (for aliasing checks and zero-copy views).
     pub fn as_ptr(&self) -> *const u8 {
-        with_buffer!(self, v, T => v.as_ptr() as *const u8)
+        with_buffer!(self, v, T => v.as_ptr().cast::<u8>())
     }
 }
 

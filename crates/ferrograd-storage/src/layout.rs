@@ -8,6 +8,14 @@
 //! `offset + Σ index[d] * strides[d]`.
 
 use crate::{Error, Result};
+use smallvec::SmallVec;
+
+/// Dims held inline (no heap allocation) up to this rank.
+const INLINE_DIMS: usize = 6;
+/// A shape: sizes of each dimension, stored inline for ranks up to 6.
+pub type Shape = SmallVec<[usize; INLINE_DIMS]>;
+/// Signed strides in elements, stored inline for ranks up to 6.
+pub type Strides = SmallVec<[isize; INLINE_DIMS]>;
 
 /// Shape, signed strides and offset of a strided view of a storage.
 ///
@@ -21,14 +29,14 @@ use crate::{Error, Result};
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Layout {
-    shape: Vec<usize>,
-    strides: Vec<isize>,
+    shape: Shape,
+    strides: Strides,
     offset: usize,
 }
 
 /// Row-major strides of a shape.
-pub fn contiguous_strides(shape: &[usize]) -> Vec<isize> {
-    let mut strides = vec![0isize; shape.len()];
+pub fn contiguous_strides(shape: &[usize]) -> Strides {
+    let mut strides: Strides = smallvec::smallvec![0isize; shape.len()];
     let mut acc = 1isize;
     for d in (0..shape.len()).rev() {
         strides[d] = acc;
@@ -147,14 +155,19 @@ impl Layout {
     /// A row-major layout of `shape` starting at offset 0.
     pub fn contiguous(shape: &[usize]) -> Self {
         Layout {
-            shape: shape.to_vec(),
+            shape: Shape::from_slice(shape),
             strides: contiguous_strides(shape),
             offset: 0,
         }
     }
 
-    /// A layout from its parts; the caller guarantees it stays inside its storage.
-    pub fn new(shape: Vec<usize>, strides: Vec<isize>, offset: usize) -> Self {
+    /// A layout from its parts; the caller guarantees it stays inside its
+    /// storage (`Tensor::from_parts` checks that).
+    ///
+    /// # Panics
+    /// If `shape` and `strides` differ in length — a programming error, not bad data.
+    pub fn new(shape: impl Into<Shape>, strides: impl Into<Strides>, offset: usize) -> Self {
+        let (shape, strides): (Shape, Strides) = (shape.into(), strides.into());
         assert_eq!(
             shape.len(),
             strides.len(),
@@ -382,7 +395,7 @@ impl Layout {
         let err = || {
             Error::ShapeMismatch {
             op: "expand",
-            lhs: self.shape.clone(),
+            lhs: self.shape.to_vec(),
             rhs: target.to_vec(),
             msg: "the expanded size must match the existing size at every non-singleton dimension, and new dimensions go on the left".into(),
         }
@@ -391,7 +404,7 @@ impl Layout {
             return Err(err());
         }
         let lead = n - self.ndim();
-        let mut strides = vec![0isize; n];
+        let mut strides: Strides = smallvec::smallvec![0isize; n];
         for d in 0..self.ndim() {
             let (have, want) = (self.shape[d], target[lead + d]);
             strides[lead + d] = if have == want {
@@ -403,7 +416,7 @@ impl Layout {
             };
         }
         Ok(Layout {
-            shape: target.to_vec(),
+            shape: Shape::from_slice(target),
             strides,
             offset: self.offset,
         })
@@ -423,7 +436,7 @@ impl Layout {
         }
         let old_shape = &self.shape;
         let old_strides = &self.strides;
-        let mut new_strides = vec![0isize; target.len()];
+        let mut new_strides: Strides = smallvec::smallvec![0isize; target.len()];
         let mut view_d = target.len() as isize - 1;
         let mut chunk_base_stride = *old_strides.last().unwrap();
         let mut tensor_numel = 1usize;
@@ -453,7 +466,7 @@ impl Layout {
             return None;
         }
         Some(Layout {
-            shape: target.to_vec(),
+            shape: Shape::from_slice(target),
             strides: new_strides,
             offset: self.offset,
         })
@@ -542,7 +555,8 @@ mod tests {
     #[test]
     fn slicing_with_negative_steps_matches_python() {
         let l = Layout::contiguous(&[5]);
-        let cases: &[(Option<isize>, Option<isize>, isize, &[usize])] = &[
+        type Case = (Option<isize>, Option<isize>, isize, &'static [usize]);
+        let cases: &[Case] = &[
             (None, None, -1, &[4, 3, 2, 1, 0]),
             (None, None, -2, &[4, 2, 0]),
             (Some(3), Some(0), -1, &[3, 2, 1]),

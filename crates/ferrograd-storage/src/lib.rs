@@ -23,5 +23,6 @@ pub use element::{Element, FloatElement, NumElement};
 pub use error::{Error, Result};
 pub use layout::{
     broadcast_shapes, contiguous_strides, infer_shape, normalize_dim, normalize_index, Layout,
+    Shape, Strides,
 };
 pub use storage::{OwnedReadGuard, OwnedWriteGuard, ReadGuard, Storage, WriteGuard};
