@@ -244,7 +244,7 @@ impl Tensor {
     /// ```
     /// use ferrograd_autograd::Tensor;
     /// let x = Tensor::from_vec(vec![1.0f32, 2.0], &[2])?.requires_grad_(true)?;
-    /// let y = (&x * &x).sum();
+    /// let y = (&x * &x).sum()?;
     /// y.backward()?;
     /// assert_eq!(x.grad().unwrap().to_vec::<f32>()?, vec![2.0, 4.0]);
     /// # Ok::<(), ferrograd_autograd::Error>(())
@@ -285,10 +285,10 @@ impl Tensor {
 /// ```
 /// use ferrograd_autograd::{grad, GradOptions, Tensor};
 /// let x = Tensor::from_vec(vec![2.0f64], &[1])?.requires_grad_(true)?;
-/// let y = (&(&x * &x) * &x).sum(); // x³
+/// let y = (&(&x * &x) * &x).sum()?; // x³
 /// let opts = GradOptions { create_graph: true, ..Default::default() };
 /// let dy = grad(&[y], &[x.clone()], opts)?[0].clone().unwrap(); // 3x² = 12
-/// let d2y = grad(&[dy.sum()], &[x.clone()], GradOptions::default())?[0].clone().unwrap(); // 6x = 12
+/// let d2y = grad(&[dy.sum()?], &[x.clone()], GradOptions::default())?[0].clone().unwrap(); // 6x = 12
 /// assert_eq!(d2y.to_vec::<f64>()?, vec![12.0]);
 /// assert!(x.grad().is_none());
 /// # Ok::<(), ferrograd_autograd::Error>(())

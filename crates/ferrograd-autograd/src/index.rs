@@ -241,7 +241,7 @@ impl Tensor {
     ///     .contains("too many indices for tensor of dimension 2"));
     ///
     /// let x = Tensor::ones(&[2, 3], DType::F32)?.requires_grad_(true)?;
-    /// x.index(s![.., ..;-2])?.sum().backward()?;
+    /// x.index(s![.., ..;-2])?.sum()?.backward()?;
     /// assert_eq!(x.grad().unwrap().to_vec::<f32>()?, vec![1., 0., 1., 1., 0., 1.]);
     /// # Ok::<(), ferrograd_autograd::Error>(())
     /// ```

@@ -53,12 +53,11 @@ impl Tensor {
     /// ```
     /// use ferrograd_autograd::Tensor;
     /// let t = Tensor::from_vec(vec![1.0f32, 2.0, 3.0], &[3])?;
-    /// assert_eq!(t.sum().item::<f32>()?, 6.0);
+    /// assert_eq!(t.sum()?.item::<f32>()?, 6.0);
     /// # Ok::<(), ferrograd_autograd::Error>(())
     /// ```
-    pub fn sum(&self) -> Tensor {
+    pub fn sum(&self) -> Result<Tensor> {
         self.sum_dims(&[], false)
-            .expect("reducing every dim cannot fail")
     }
 
     /// Sums over `dims` (negative counts from the end; empty means all),

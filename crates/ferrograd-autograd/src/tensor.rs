@@ -372,7 +372,7 @@ impl Tensor {
     /// use ferrograd_autograd::Tensor;
     /// let x = Tensor::from_vec(vec![1.0f64, 2.0], &[2])?.requires_grad_(true)?;
     /// x.register_hook(|g| Some(g * 10.0))?;
-    /// (&x * 3.0).sum().backward()?;
+    /// (&x * 3.0).sum()?.backward()?;
     /// assert_eq!(x.grad().unwrap().to_vec::<f64>()?, vec![30.0, 30.0]);
     /// # Ok::<(), ferrograd_autograd::Error>(())
     /// ```
@@ -453,7 +453,7 @@ impl Tensor {
     ///     }))
     /// }
     /// let x = Tensor::from_vec(vec![3.0f64], &[1])?.requires_grad_(true)?;
-    /// square(&x)?.sum().backward()?;
+    /// square(&x)?.sum()?.backward()?;
     /// assert_eq!(x.grad().unwrap().to_vec::<f64>()?, vec![6.0]);
     /// # Ok::<(), ferrograd_autograd::Error>(())
     /// ```

@@ -42,7 +42,7 @@ fn results_carry_named_grad_fns_and_leaves_do_not() {
     assert!(x.is_leaf() && !y.is_leaf());
     assert_eq!(y.grad_fn().unwrap().name(), "MulBackward0");
     assert_eq!((&y + &x).grad_fn().unwrap().name(), "AddBackward0");
-    assert_eq!(y.sum().grad_fn().unwrap().name(), "SumBackward0");
+    assert_eq!(y.sum().unwrap().grad_fn().unwrap().name(), "SumBackward0");
     let m = leaf(&[1.0, 2.0], &[1, 2]);
     assert_eq!(m.t().unwrap().grad_fn().unwrap().name(), "TBackward0");
     let next = y.grad_fn().unwrap();
@@ -72,7 +72,7 @@ fn backward_needs_a_scalar_or_an_explicit_gradient() {
     let e = (&x * 2.0).backward_with(&wrong).unwrap_err();
     assert!(e.to_string().contains("Mismatch in shape"), "{e}");
     let plain = Tensor::from_slice(&[1.0f64], &[1]).unwrap();
-    let e = plain.sum().backward().unwrap_err();
+    let e = plain.sum().unwrap().backward().unwrap_err();
     assert!(e
         .to_string()
         .starts_with("element 0 of tensors does not require grad and does not have a grad_fn"));
@@ -82,19 +82,19 @@ fn backward_needs_a_scalar_or_an_explicit_gradient() {
 fn gradients_accumulate_across_calls_until_cleared() {
     let x = leaf(&[1.0, -2.0], &[2]);
     for _ in 0..3 {
-        (&x * 5.0).sum().backward().unwrap();
+        (&x * 5.0).sum().unwrap().backward().unwrap();
     }
     assert_eq!(values(&x.grad().unwrap()), vec![15.0, 15.0]);
     x.zero_grad();
     assert!(x.grad().is_none());
-    (&x * &x).sum().backward().unwrap();
+    (&x * &x).sum().unwrap().backward().unwrap();
     assert_eq!(values(&x.grad().unwrap()), vec![2.0, -4.0]);
 }
 
 #[test]
 fn a_leaf_used_twice_gets_both_contributions() {
     let x = leaf(&[3.0], &[1]);
-    let y = (&(&x * &x) + &x).sum(); // x² + x
+    let y = (&(&x * &x) + &x).sum().unwrap(); // x² + x
     y.backward().unwrap();
     assert_eq!(values(&x.grad().unwrap()), vec![7.0]);
 }
@@ -102,7 +102,7 @@ fn a_leaf_used_twice_gets_both_contributions() {
 #[test]
 fn second_backward_fails_unless_the_graph_is_retained() {
     let x = leaf(&[1.0, 2.0], &[2]);
-    let y = (&x * &x).sum();
+    let y = (&x * &x).sum().unwrap();
     y.backward().unwrap();
     let e = y.backward().unwrap_err();
     assert!(
@@ -110,7 +110,7 @@ fn second_backward_fails_unless_the_graph_is_retained() {
             .starts_with("Trying to backward through the graph a second time"),
         "{e}"
     );
-    let z = (&x * &x).sum();
+    let z = (&x * &x).sum().unwrap();
     z.backward_with_options(BackwardOptions {
         retain_graph: true,
         ..Default::default()
@@ -125,7 +125,7 @@ fn second_backward_fails_unless_the_graph_is_retained() {
 fn create_graph_gives_higher_derivatives() {
     // d²/dx² x³ = 6x
     let x = leaf(&[2.0, -1.0], &[2]);
-    let y = (&(&x * &x) * &x).sum();
+    let y = (&(&x * &x) * &x).sum().unwrap();
     let dy = grad(
         &[y],
         &[x.clone()],
@@ -139,7 +139,7 @@ fn create_graph_gives_higher_derivatives() {
         .unwrap();
     assert_eq!(values(&dy), vec![12.0, 3.0]);
     assert!(dy.requires_grad());
-    dy.sum().backward().unwrap();
+    dy.sum().unwrap().backward().unwrap();
     assert_eq!(values(&x.grad().unwrap()), vec![12.0, -6.0]);
 }
 
@@ -162,7 +162,7 @@ fn hessian_vector_product_matches_the_hand_computed_one() {
         .clone()
         .unwrap();
     let v = Tensor::from_slice(&[0.3f64, -2.0], &[2]).unwrap();
-    let gv = (&g * &v).sum();
+    let gv = (&g * &v).sum().unwrap();
     let hv = grad(&[gv], &[x.clone()], GradOptions::default()).unwrap()[0]
         .clone()
         .unwrap();
@@ -180,7 +180,7 @@ fn hessian_vector_product_matches_the_hand_computed_one() {
 fn functional_grad_reports_unused_inputs() {
     let x = leaf(&[1.0], &[1]);
     let unused = leaf(&[1.0], &[1]);
-    let y = (&x * 2.0).sum();
+    let y = (&x * 2.0).sum().unwrap();
     let e = grad(
         &[y.clone()],
         &[x.clone(), unused.clone()],
@@ -216,7 +216,7 @@ fn a_chain_of_100k_ops_neither_overflows_backward_nor_drop() {
     for _ in 0..100_000 {
         h = &h * 1.0;
     }
-    h.sum().backward().unwrap();
+    h.sum().unwrap().backward().unwrap();
     assert_eq!(values(&x.grad().unwrap()), vec![1.0]);
     let mut h = x.clone();
     for _ in 0..100_000 {
@@ -233,7 +233,7 @@ fn non_leaf_grads_are_kept_only_when_retained() {
     y.retain_grad().unwrap();
     assert!(y.retains_grad());
     let w = &x * 4.0;
-    (&z.sum() + &w.sum()).backward().unwrap();
+    (&z.sum().unwrap() + &w.sum().unwrap()).backward().unwrap();
     assert_eq!(values(&y.grad().unwrap()), vec![3.0, 3.0]);
     assert!(w.grad().is_none());
     let e = Tensor::from_slice(&[1.0f64], &[1])
@@ -305,7 +305,7 @@ fn modifying_a_saved_tensor_fails_backward_with_pytorchs_message() {
     with_no_grad(|| b.add_(1.0)).unwrap(); // version 1
     let y = &b * &b; // saves b at version 1
     with_no_grad(|| b.add_(1.0)).unwrap(); // version 2
-    let e = y.sum().backward().unwrap_err();
+    let e = y.sum().unwrap().backward().unwrap_err();
     assert!(
         e.to_string().starts_with(
             "one of the variables needed for gradient computation has been modified by an inplace operation: [Float [5, 6]], which is output 0 of TBackward0, is at version 2; expected version 1 instead."
@@ -317,7 +317,7 @@ fn modifying_a_saved_tensor_fails_backward_with_pytorchs_message() {
 #[test]
 fn modifying_a_saved_leaf_fails_backward() {
     let w = leaf(&[1.0, 2.0], &[2]);
-    let y = (&w * &w).sum();
+    let y = (&w * &w).sum().unwrap();
     with_no_grad(|| w.add_(1.0)).unwrap();
     let e = y.backward().unwrap_err();
     assert!(
@@ -351,7 +351,7 @@ fn in_place_ops_on_non_leaves_extend_the_graph() {
     y.add_(1.0).unwrap();
     y.mul_(3.0).unwrap();
     assert_eq!(y.grad_fn().unwrap().name(), "MulBackward0");
-    y.sum().backward().unwrap();
+    y.sum().unwrap().backward().unwrap();
     assert_eq!(values(&x.grad().unwrap()), vec![6.0, 6.0]);
     assert_eq!(values(&y), vec![9.0, 15.0]);
 }
@@ -362,7 +362,7 @@ fn in_place_mul_by_a_tensor_that_requires_grad_uses_the_old_value() {
     let w = leaf(&[5.0, 7.0], &[2]);
     let y = &x * 1.0;
     y.mul_(&w).unwrap();
-    y.sum().backward().unwrap();
+    y.sum().unwrap().backward().unwrap();
     assert_eq!(values(&w.grad().unwrap()), vec![2.0, 3.0]);
     assert_eq!(values(&x.grad().unwrap()), vec![5.0, 7.0]);
 }
@@ -380,7 +380,7 @@ fn hooks_read_and_replace_gradients() {
     })
     .unwrap();
     x.register_hook(|g| Some(g * 100.0)).unwrap();
-    (&y * 3.0).sum().backward().unwrap();
+    (&y * 3.0).sum().unwrap().backward().unwrap();
     assert_eq!(seen.lock().unwrap().clone(), vec![vec![3.0, 3.0]]);
     assert_eq!(values(&x.grad().unwrap()), vec![600.0, 600.0]);
     let e = Tensor::from_slice(&[1.0f64], &[1])
@@ -400,7 +400,7 @@ fn two_threads_build_and_backward_separate_graphs() {
                 for _ in 0..2000 {
                     h = &(&h * 1.0) + 0.0;
                 }
-                (&h * &h).sum().backward().unwrap();
+                (&h * &h).sum().unwrap().backward().unwrap();
                 values(&x.grad().unwrap())[0]
             })
         })
@@ -414,7 +414,7 @@ fn tensors_move_between_threads() {
     let x = leaf(&[3.0], &[1]);
     let y = &x * &x;
     let handle = std::thread::spawn(move || {
-        y.sum().backward().unwrap();
+        y.sum().unwrap().backward().unwrap();
     });
     handle.join().unwrap();
     assert_eq!(values(&x.grad().unwrap()), vec![6.0]);
@@ -429,7 +429,7 @@ fn mixed_dtype_gradients_come_back_in_each_inputs_dtype() {
     let b = leaf(&[3.0], &[1]);
     let y = &a * &b; // f64 result, broadcast
     assert_eq!(y.dtype(), DType::F64);
-    y.sum().backward().unwrap();
+    y.sum().unwrap().backward().unwrap();
     assert_eq!(a.grad().unwrap().dtype(), DType::F32);
     assert_eq!(a.grad().unwrap().to_vec::<f32>().unwrap(), vec![3.0, 3.0]);
     assert_eq!(values(&b.grad().unwrap()), vec![3.0]);

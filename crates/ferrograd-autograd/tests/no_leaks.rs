@@ -13,7 +13,7 @@ fn live_graph_nodes_return_to_zero_after_100k_iterations() {
         .unwrap();
     for i in 0..100_000 {
         let h = &(&w * 1.0001) + 0.001;
-        let y = (&h * &h).sum();
+        let y = (&h * &h).sum().unwrap();
         if i % 2 == 0 {
             y.backward().unwrap();
         } else {
@@ -35,7 +35,7 @@ fn live_graph_nodes_return_to_zero_after_100k_iterations() {
             move |g| Ok(vec![Some(g.try_mul(&saved.unpack()?)?)])
         })
     };
-    e.sum().backward().unwrap();
+    e.sum().unwrap().backward().unwrap();
     drop(e);
     drop(w);
     assert_eq!(live_node_count(), baseline);

@@ -223,7 +223,7 @@ fn inplace_fill_on_a_graph_result_cuts_the_gradient() {
     let y = &x * 2.0;
     y.normal_with_(0.0, 1.0, &mut Generator::new(8)).unwrap();
     assert_eq!(y.grad_fn().unwrap().name(), "NormalBackward0");
-    y.sum().backward().unwrap();
+    y.sum().unwrap().backward().unwrap();
     assert_eq!(x.grad().unwrap().to_vec::<f32>().unwrap(), vec![0.0; 3]);
 }
 

@@ -543,7 +543,7 @@ fn gradient_of_a_view_of_a_view_reaches_the_leaf() {
         .unwrap()
         .expand(&[2, 3, 2])
         .unwrap();
-    y.sum().backward().unwrap();
+    y.sum().unwrap().backward().unwrap();
     // Each element is read twice by the expand.
     assert_eq!(x.grad().unwrap().to_vec::<f32>().unwrap(), vec![2.0; 6]);
 }

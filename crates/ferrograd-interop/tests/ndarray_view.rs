@@ -375,7 +375,7 @@ fn backward_fails_after_a_saved_tensor_was_written_through_numpy_mut() -> R {
     let w = Tensor::from_vec(vec![4.0f32, 5.0, 6.0], &[3])?;
     let y = &x * &w; // saves w for x's gradient
     w.numpy_mut::<f32>()?.view_mut()[[0]] = 100.0;
-    let e = y.sum().backward().unwrap_err();
+    let e = y.sum().unwrap().backward().unwrap_err();
     let msg = e.to_string();
     assert!(msg.contains("modified by an inplace operation"), "{msg}");
     assert!(msg.contains("[Float [3]]"), "{msg}");
@@ -388,14 +388,14 @@ fn backward_fails_after_a_leaf_was_written_under_no_grad() -> R {
     let x = Tensor::from_vec(vec![1.0f64, 2.0], &[2])?.requires_grad_(true)?;
     let y = &x * &x;
     with_no_grad_write(&x)?;
-    let e = y.sum().backward().unwrap_err();
+    let e = y.sum().unwrap().backward().unwrap_err();
     assert!(
         e.to_string().contains("modified by an inplace operation"),
         "{e}"
     );
     // Without a write in between, backward works and sees the new values.
     let y = &x * &x;
-    y.sum().backward()?;
+    y.sum()?.backward()?;
     assert_eq!(x.grad().unwrap().to_vec::<f64>()?, vec![2.0 * 7.0, 4.0]);
     Ok(())
 }

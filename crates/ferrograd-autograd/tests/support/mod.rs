@@ -165,6 +165,7 @@ pub fn check_view(
             .try_mul(&w)
             .unwrap()
             .sum()
+            .unwrap()
             .backward()
             .unwrap();
         let grad = x.grad().expect("a gradient").to_vec::<f64>().unwrap();
