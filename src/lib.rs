@@ -8,7 +8,7 @@
 //! ```
 //! use ferrograd::prelude::*;
 //! let x = Tensor::from_vec(vec![1.0f32, 2.0, 3.0], &[3])?.requires_grad_(true)?;
-//! let loss = (&x * &x).sum();
+//! let loss = (&x * &x).sum()?;
 //! loss.backward()?;
 //! assert_eq!(x.grad().unwrap().to_vec::<f32>()?, vec![2.0, 4.0, 6.0]);
 //! # Ok::<(), ferrograd::Error>(())
@@ -16,6 +16,7 @@
 
 pub use ferrograd_autograd as autograd;
 pub use ferrograd_interop as interop;
+pub use ferrograd_ops as ops;
 pub use ferrograd_storage as storage;
 
 pub use ferrograd_autograd::tensor;
@@ -33,4 +34,5 @@ pub mod prelude {
         load_safetensors, save_safetensors, NumpyView, NumpyViewMut, TensorFromNdarray,
         TensorNumpyExt,
     };
+    pub use ferrograd_ops::prelude::*;
 }
