@@ -20,4 +20,8 @@ pub mod shape;
 pub mod unary;
 
 /// Every op trait, for `use ferrograd_ops::prelude::*`.
-pub mod prelude {}
+pub mod prelude {
+    pub use crate::conv::{Conv2dOptions, ConvOps};
+    pub use crate::matmul::MatmulOps;
+    pub use crate::pool::{AvgPool2dOptions, MaxPool2dOptions, PoolOps};
+}

@@ -1,0 +1,425 @@
+//! The matrix-product kernels every op of this crate multiplies with.
+//!
+//! [`Gemm`] maps an element type to its kernel: matrixmultiply's `sgemm` /
+//! `dgemm` for `f32` / `f64` (which take any strides, negative and zero
+//! included, so transposed and flipped operands are never copied), and a plain
+//! loop for the integer types. [`gemm`] and [`gemm_new`] are the bounds-checked
+//! entry points for one product; [`batched`] runs one product per batch entry
+//! and decides who parallelises: matrixmultiply's own thread pool for products
+//! big enough to use it, rayon across entries or row blocks otherwise, never
+//! both at once (nesting them would leave matrixmultiply's helper thread
+//! serialising the halves of both).
+
+use ferrograd_storage::NumElement;
+use rayon::prelude::*;
+
+/// Where a matrix lives in a slice: the index of element `(0, 0)` and the
+/// signed row and column strides, in elements.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct MatView {
+    pub offset: usize,
+    pub rs: isize,
+    pub cs: isize,
+}
+
+impl MatView {
+    /// A row-major `rows × cols` matrix starting at `offset`.
+    pub fn row_major(offset: usize, cols: usize) -> Self {
+        MatView {
+            offset,
+            rs: cols as isize,
+            cs: 1,
+        }
+    }
+
+    /// The same memory read as the transposed matrix.
+    pub fn t(self) -> Self {
+        MatView {
+            offset: self.offset,
+            rs: self.cs,
+            cs: self.rs,
+        }
+    }
+
+    /// True when every element of a `rows × cols` matrix lies in `0..len`.
+    fn fits(&self, rows: usize, cols: usize, len: usize) -> bool {
+        if rows == 0 || cols == 0 {
+            return true;
+        }
+        let (mut lo, mut hi) = (self.offset as isize, self.offset as isize);
+        for (n, s) in [(rows, self.rs), (cols, self.cs)] {
+            let reach = (n as isize - 1) * s;
+            if reach < 0 {
+                lo += reach;
+            } else {
+                hi += reach;
+            }
+        }
+        lo >= 0 && (hi as usize) < len
+    }
+}
+
+/// The sizes of one product: `(m × k) · (k × n)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Dims {
+    pub m: usize,
+    pub k: usize,
+    pub n: usize,
+}
+
+/// matrixmultiply spreads one product over its threads once
+/// `m·k + k·n` reaches twice this (its `thread_factor`).
+const MM_THREAD_FACTOR: usize = 1 << 14;
+
+/// Multiply-adds below which a batch stays on the calling thread.
+const PARALLEL_FLOPS: usize = 1 << 16;
+
+/// An element type with a matrix-product kernel.
+pub(crate) trait Gemm: NumElement {
+    /// True when the kernel runs large products on matrixmultiply's threads.
+    const THREADED: bool;
+
+    /// `c ← a·b + beta·c`. With `beta == 0`, `c` is only written, never read.
+    ///
+    /// # Safety
+    /// The three views must lie inside the allocations their pointers point
+    /// into for the sizes in `d`, and no two elements of `c` may share memory
+    /// with each other or with `a` or `b`.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn gemm_raw(
+        d: Dims,
+        a: *const Self,
+        va: MatView,
+        b: *const Self,
+        vb: MatView,
+        beta: Self,
+        c: *mut Self,
+        vc: MatView,
+    );
+}
+
+macro_rules! float_gemm {
+    ($t:ty, $f:ident) => {
+        impl Gemm for $t {
+            const THREADED: bool = true;
+            unsafe fn gemm_raw(
+                d: Dims,
+                a: *const $t,
+                va: MatView,
+                b: *const $t,
+                vb: MatView,
+                beta: $t,
+                c: *mut $t,
+                vc: MatView,
+            ) {
+                // SAFETY: the caller guarantees the views are in bounds and C does not alias.
+                unsafe {
+                    matrixmultiply::$f(
+                        d.m,
+                        d.k,
+                        d.n,
+                        1.0,
+                        a.add(va.offset),
+                        va.rs,
+                        va.cs,
+                        b.add(vb.offset),
+                        vb.rs,
+                        vb.cs,
+                        beta,
+                        c.add(vc.offset),
+                        vc.rs,
+                        vc.cs,
+                    )
+                }
+            }
+        }
+    };
+}
+
+float_gemm!(f32, sgemm);
+float_gemm!(f64, dgemm);
+
+macro_rules! int_gemm {
+    ($($t:ty),*) => {$(
+        impl Gemm for $t {
+            const THREADED: bool = false;
+            unsafe fn gemm_raw(d: Dims, a: *const $t, va: MatView, b: *const $t, vb: MatView, beta: $t, c: *mut $t, vc: MatView) {
+                // SAFETY: forwarded from the caller.
+                unsafe { loop_gemm(d, a, va, b, vb, beta, c, vc) }
+            }
+        }
+    )*};
+}
+
+int_gemm!(i64, i32, u8);
+
+/// The integer kernel: row `i` of C accumulates `a[i][p] · b[p][..]` over `p`
+/// (wrapping, as PyTorch's integer arithmetic does).
+///
+/// # Safety
+/// As [`Gemm::gemm_raw`].
+#[allow(clippy::too_many_arguments)]
+unsafe fn loop_gemm<T: NumElement>(
+    d: Dims,
+    a: *const T,
+    va: MatView,
+    b: *const T,
+    vb: MatView,
+    beta: T,
+    c: *mut T,
+    vc: MatView,
+) {
+    let at = |p: *const T, v: MatView, i: usize, j: usize| {
+        // SAFETY: indices stay below the view's sizes, which the caller keeps in bounds.
+        unsafe { *p.offset(v.offset as isize + i as isize * v.rs + j as isize * v.cs) }
+    };
+    for i in 0..d.m {
+        let c_row = |j: usize| {
+            // SAFETY: as above, for C.
+            unsafe { c.offset(vc.offset as isize + i as isize * vc.rs + j as isize * vc.cs) }
+        };
+        for j in 0..d.n {
+            // SAFETY: in bounds; beta == 0 means C may be uninitialised, so it is not read.
+            unsafe {
+                let old = if beta == T::zero() {
+                    T::zero()
+                } else {
+                    (*c_row(j)).mul_wrap(beta)
+                };
+                c_row(j).write(old);
+            }
+        }
+        for p in 0..d.k {
+            let x = at(a, va, i, p);
+            for j in 0..d.n {
+                // SAFETY: in bounds and initialised by the loop above.
+                unsafe { *c_row(j) = (*c_row(j)).add_wrap(x.mul_wrap(at(b, vb, p, j))) };
+            }
+        }
+    }
+}
+
+/// `c ← a·b + beta·c` on slices, with every view checked to be in bounds.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn gemm<T: Gemm>(
+    d: Dims,
+    a: &[T],
+    va: MatView,
+    b: &[T],
+    vb: MatView,
+    beta: T,
+    c: &mut [T],
+    vc: MatView,
+) {
+    // SAFETY: `c` is borrowed exclusively, so no other task touches it.
+    unsafe { SharedOut::new(c).gemm(d, a, va, b, vb, beta, vc) }
+}
+
+/// `a·b` as a new row-major `m × n` vector.
+#[cfg(test)]
+pub(crate) fn gemm_new<T: Gemm>(d: Dims, a: &[T], va: MatView, b: &[T], vb: MatView) -> Vec<T> {
+    batched(d, a, va, b, vb, &[(va.offset, vb.offset)])
+}
+
+/// True when matrixmultiply runs this product on its own threads, so the
+/// caller must not also run it inside a rayon task.
+pub(crate) fn self_threaded<T: Gemm>(d: Dims) -> bool {
+    T::THREADED && d.m * d.k + d.k * d.n >= 2 * MM_THREAD_FACTOR
+}
+
+/// One product per `(a_offset, b_offset)` pair, with the strides of `va` and
+/// `vb` (their offsets are ignored), stacked into a row-major
+/// `pairs.len() × m × n` vector.
+pub(crate) fn batched<T: Gemm>(
+    d: Dims,
+    a: &[T],
+    va: MatView,
+    b: &[T],
+    vb: MatView,
+    pairs: &[(usize, usize)],
+) -> Vec<T> {
+    let views: Vec<(MatView, MatView)> = pairs
+        .iter()
+        .map(|&(oa, ob)| (MatView { offset: oa, ..va }, MatView { offset: ob, ..vb }))
+        .collect();
+    let per = d.m * d.n;
+    let len = per * views.len();
+    let mut out: Vec<T> = Vec::with_capacity(len);
+    // SAFETY: the capacity holds `len` elements; tasks write disjoint rows
+    // with beta zero (written, never read), and all are written before set_len.
+    let dst = unsafe { SharedOut::from_raw(out.spare_capacity_mut().as_mut_ptr() as *mut T, len) };
+    let run = |idx: usize, rows: std::ops::Range<usize>| {
+        let (xa, xb) = views[idx];
+        let sub = Dims { m: rows.len(), ..d };
+        let xa = MatView {
+            offset: (xa.offset as isize + rows.start as isize * xa.rs) as usize,
+            ..xa
+        };
+        let vc = MatView::row_major(idx * per + rows.start * d.n, d.n);
+        // SAFETY: each task writes its own rows of the output.
+        unsafe { dst.gemm(sub, a, xa, b, xb, T::zero(), vc) }
+    };
+    let work = d.m * d.n * d.k * views.len();
+    if work < PARALLEL_FLOPS || self_threaded::<T>(d) || len == 0 {
+        (0..views.len()).for_each(|i| run(i, 0..d.m));
+    } else if views.len() > 1 {
+        (0..views.len())
+            .into_par_iter()
+            .for_each(|i| run(i, 0..d.m));
+    } else {
+        let block = d.m.div_ceil(2 * rayon::current_num_threads()).max(1);
+        (0..d.m.div_ceil(block))
+            .into_par_iter()
+            .for_each(|r| run(0, r * block..((r + 1) * block).min(d.m)));
+    }
+    // SAFETY: every row of every product was written above.
+    unsafe { out.set_len(len) };
+    out
+}
+
+/// An output buffer that parallel tasks write disjoint parts of.
+pub(crate) struct SharedOut<'a, T> {
+    ptr: *mut T,
+    len: usize,
+    _buf: std::marker::PhantomData<&'a mut [T]>,
+}
+
+// SAFETY: tasks only write disjoint elements through it (see its methods).
+unsafe impl<T: Send> Send for SharedOut<'_, T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Sync for SharedOut<'_, T> {}
+
+impl<'a, T: Gemm> SharedOut<'a, T> {
+    /// Shares `buf` for the lifetime of the borrow.
+    pub fn new(buf: &'a mut [T]) -> Self {
+        SharedOut {
+            ptr: buf.as_mut_ptr(),
+            len: buf.len(),
+            _buf: std::marker::PhantomData,
+        }
+    }
+
+    /// # Safety
+    /// `ptr` must be valid for writes of `len` elements while this lives.
+    unsafe fn from_raw(ptr: *mut T, len: usize) -> Self {
+        SharedOut {
+            ptr,
+            len,
+            _buf: std::marker::PhantomData,
+        }
+    }
+
+    /// `view ← a·b + beta·view` in the shared buffer (bounds checked).
+    ///
+    /// # Safety
+    /// No other task may touch the elements of `vc` meanwhile.
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn gemm(
+        &self,
+        d: Dims,
+        a: &[T],
+        va: MatView,
+        b: &[T],
+        vb: MatView,
+        beta: T,
+        vc: MatView,
+    ) {
+        assert!(va.fits(d.m, d.k, a.len()) && vb.fits(d.k, d.n, b.len()));
+        assert!(vc.fits(d.m, d.n, self.len) && vc.rs != 0 && vc.cs != 0);
+        // SAFETY: bounds checked; exclusivity of `vc` is the caller's promise.
+        unsafe { T::gemm_raw(d, a.as_ptr(), va, b.as_ptr(), vb, beta, self.ptr, vc) }
+    }
+
+    /// The elements `range` of the buffer, to write.
+    ///
+    /// # Safety
+    /// No other task may touch these elements while the slice lives, and
+    /// they must be initialised.
+    #[allow(clippy::mut_from_ref)]
+    pub unsafe fn slice(&self, range: std::ops::Range<usize>) -> &mut [T] {
+        assert!(range.start <= range.end && range.end <= self.len);
+        // SAFETY: in bounds; exclusivity is the caller's promise.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(range.start), range.len()) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive(d: Dims, a: &[i64], va: MatView, b: &[i64], vb: MatView) -> Vec<i64> {
+        let at = |s: &[i64], v: MatView, i: usize, j: usize| {
+            s[(v.offset as isize + i as isize * v.rs + j as isize * v.cs) as usize]
+        };
+        let mut out = vec![];
+        for i in 0..d.m {
+            for j in 0..d.n {
+                out.push((0..d.k).map(|p| at(a, va, i, p) * at(b, vb, p, j)).sum());
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn float_and_integer_kernels_agree_with_a_naive_loop_on_any_strides() {
+        let a: Vec<i64> = (0..24).map(|x| x % 7 - 3).collect();
+        let b: Vec<i64> = (0..24).map(|x| x % 5 - 2).collect();
+        let d = Dims { m: 3, k: 4, n: 5 };
+        let cases = [
+            (MatView::row_major(0, 4), MatView::row_major(0, 5)),
+            (
+                MatView::row_major(0, 3).t(),
+                MatView {
+                    offset: 23,
+                    rs: -5,
+                    cs: -1,
+                },
+            ),
+            (
+                MatView {
+                    offset: 2,
+                    rs: 0,
+                    cs: 1,
+                },
+                MatView {
+                    offset: 4,
+                    rs: 5,
+                    cs: 0,
+                },
+            ),
+        ];
+        for (va, vb) in cases {
+            let want = naive(d, &a, va, &b, vb);
+            assert_eq!(gemm_new(d, &a, va, &b, vb), want);
+            let (af, bf): (Vec<f64>, Vec<f64>) = (
+                a.iter().map(|&x| x as f64).collect(),
+                b.iter().map(|&x| x as f64).collect(),
+            );
+            let got = gemm_new(d, &af, va, &bf, vb);
+            assert_eq!(got, want.iter().map(|&x| x as f64).collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
+    fn accumulates_with_beta_and_splits_big_integer_products() {
+        let d = Dims {
+            m: 70,
+            k: 40,
+            n: 30,
+        };
+        let a: Vec<i32> = (0..d.m * d.k).map(|x| (x % 11) as i32 - 5).collect();
+        let b: Vec<i32> = (0..d.k * d.n).map(|x| (x % 13) as i32 - 6).collect();
+        let (va, vb) = (MatView::row_major(0, d.k), MatView::row_major(0, d.n));
+        let once = gemm_new(d, &a, va, &b, vb);
+        let mut c = once.clone();
+        gemm(d, &a, va, &b, vb, 1, &mut c, MatView::row_major(0, d.n));
+        assert_eq!(c, once.iter().map(|x| 2 * x).collect::<Vec<_>>());
+        let a64: Vec<i64> = a.iter().map(|&x| x as i64).collect();
+        let b64: Vec<i64> = b.iter().map(|&x| x as i64).collect();
+        let want: Vec<i32> = naive(d, &a64, va, &b64, vb)
+            .iter()
+            .map(|&x| x as i32)
+            .collect();
+        assert_eq!(once, want);
+    }
+}
