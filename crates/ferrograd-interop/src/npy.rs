@@ -28,6 +28,7 @@ mod body;
 mod element;
 mod header;
 mod literal;
+mod os_hints;
 
 pub(crate) use atomic::write_atomically;
 pub use header::{Endian, NpyHeader, MAGIC, MAX_HEADER_LEN, MAX_NDIM};
@@ -107,7 +108,7 @@ fn reversed(layout: &Layout) -> Result<Layout> {
 /// Column-major strides of `shape`.
 fn fortran_strides(shape: &[usize]) -> Vec<isize> {
     let rev: Vec<usize> = shape.iter().rev().copied().collect();
-    contiguous_strides(&rev).into_iter().rev().collect()
+    contiguous_strides(&rev).iter().rev().copied().collect()
 }
 
 /// Writes `tensor` as a `.npy` stream with NumPy's defaults: native byte
@@ -152,33 +153,58 @@ pub fn write_npy_with(
     tensor: &Tensor,
     options: &NpyWriteOptions,
 ) -> Result<()> {
-    let layout = tensor.layout();
-    let column_major = reversed(layout)?;
-    let fortran_order = match options.order {
-        NpyOrder::C => false,
-        NpyOrder::Fortran => true,
-        NpyOrder::Auto => {
-            layout.ndim() > 1 && !layout.is_contiguous() && column_major.is_contiguous()
-        }
-    };
-    let header = NpyHeader {
-        dtype: tensor.dtype(),
-        endian: options.endian,
-        fortran_order,
-        shape: tensor.shape().to_vec(),
-        version: options.version,
-    };
-    let file_layout = if fortran_order {
-        column_major
-    } else {
-        layout.clone()
-    };
-    let swap = options.endian != Endian::native();
-    let written = tensor.with_read(|buffer, _| -> io::Result<()> {
-        writer.write_all(&header.to_bytes().map_err(io::Error::other)?)?;
-        with_buffer!(buffer, data, T => body::write_data(&mut writer, data, &file_layout, swap))
-    })?;
-    written.map_err(|e| Error::io("writing .npy data", e))
+    FilePlan::new(tensor, options)?.write(&mut writer, tensor)
+}
+
+/// What a tensor's file will hold: the header bytes, and the layout whose
+/// row-major walk gives the data in file order.
+struct FilePlan {
+    header: Vec<u8>,
+    layout: Layout,
+    swap: bool,
+}
+
+impl FilePlan {
+    fn new(tensor: &Tensor, options: &NpyWriteOptions) -> Result<FilePlan> {
+        let layout = tensor.layout();
+        let column_major = reversed(layout)?;
+        let fortran_order = match options.order {
+            NpyOrder::C => false,
+            NpyOrder::Fortran => true,
+            NpyOrder::Auto => {
+                layout.ndim() > 1 && !layout.is_contiguous() && column_major.is_contiguous()
+            }
+        };
+        let header = NpyHeader {
+            dtype: tensor.dtype(),
+            endian: options.endian,
+            fortran_order,
+            shape: tensor.shape().to_vec(),
+            version: options.version,
+        };
+        Ok(FilePlan {
+            header: header.to_bytes()?,
+            layout: if fortran_order {
+                column_major
+            } else {
+                layout.clone()
+            },
+            swap: options.endian != Endian::native(),
+        })
+    }
+
+    /// Bytes of the whole file.
+    fn len(&self, tensor: &Tensor) -> u64 {
+        (self.header.len() + tensor.numel() * tensor.dtype().size_in_bytes()) as u64
+    }
+
+    fn write(&self, writer: &mut impl Write, tensor: &Tensor) -> Result<()> {
+        let written = tensor.with_read(|buffer, _| -> io::Result<()> {
+            writer.write_all(&self.header)?;
+            with_buffer!(buffer, data, T => body::write_data(writer, data, &self.layout, self.swap))
+        })?;
+        written.map_err(|e| Error::io("writing .npy data", e))
+    }
 }
 
 /// Saves `tensor` to `path` as NumPy's `np.save` would (see [`write_npy`]),
@@ -205,8 +231,14 @@ pub fn save_npy_with(
     options: &NpyWriteOptions,
 ) -> Result<()> {
     let path = path.as_ref();
-    write_atomically(path, |file| write_npy_with(file, tensor, options))
-        .map_err(|e| in_context(e, &format!("saving {}", path.display())))
+    let context = format!("saving {}", path.display());
+    let plan = FilePlan::new(tensor, options).map_err(|e| in_context(e, &context))?;
+    write_atomically(path, |file| {
+        os_hints::preallocate(file, plan.len(tensor))
+            .map_err(|e| Error::io("reserving disk space", e))?;
+        plan.write(file, tensor)
+    })
+    .map_err(|e| in_context(e, &context))
 }
 
 /// Reads a `.npy` stream: the header, then the data straight into the
@@ -286,7 +318,7 @@ fn read_data(reader: &mut impl Read, header: &NpyHeader, trusted: bool) -> Resul
     let strides = if header.fortran_order {
         fortran_strides(&header.shape)
     } else {
-        contiguous_strides(&header.shape)
+        contiguous_strides(&header.shape).to_vec()
     };
     Tensor::from_parts(
         Storage::new(buffer),

@@ -24,8 +24,8 @@ pub(crate) trait NpyElement: Element {
 }
 
 /// Reads into a zeroed vector: allocated whole when trusted (zeroed pages
-/// come lazily from the OS, so this costs no extra pass), in geometrically
-/// growing steps otherwise.
+/// come lazily from the OS, huge ones for large buffers, so this costs no
+/// extra pass), in geometrically growing steps otherwise.
 fn read_pod_vec<T: Pod + Default>(
     reader: &mut impl Read,
     numel: usize,
@@ -33,7 +33,9 @@ fn read_pod_vec<T: Pod + Default>(
 ) -> io::Result<Vec<T>> {
     if trusted {
         let mut out = vec![T::zeroed(); numel];
-        reader.read_exact(bytemuck::cast_slice_mut(&mut out))?;
+        let bytes = bytemuck::cast_slice_mut(&mut out);
+        super::os_hints::advise_huge_pages(bytes);
+        reader.read_exact(bytes)?;
         return Ok(out);
     }
     let first = FIRST_CHUNK_BYTES / std::mem::size_of::<T>();
