@@ -22,6 +22,8 @@ pub mod unary;
 /// Every op trait, for `use ferrograd_ops::prelude::*`.
 pub mod prelude {
     pub use crate::conv::{Conv2dOptions, ConvOps};
+    pub use crate::indexing::{Indexer, IndexingOps};
     pub use crate::matmul::MatmulOps;
     pub use crate::pool::{AvgPool2dOptions, MaxPool2dOptions, PoolOps};
+    pub use crate::shape::{cat, stack, PadMode, ShapeOps};
 }
