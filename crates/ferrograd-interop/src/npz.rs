@@ -18,6 +18,15 @@ use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
 /// How the entries of an archive are stored.
+///
+/// ```
+/// use ferrograd_autograd::Tensor;
+/// use ferrograd_interop::npz::{write_npz, NpzCompression};
+/// let t = Tensor::zeros(&[256], ferrograd_storage::DType::I64)?;
+/// let size = |c| write_npz(std::io::Cursor::new(Vec::new()), &[("t", &t)], c).map(|w| w.into_inner().len());
+/// assert!(size(NpzCompression::Deflated)? < size(NpzCompression::Stored)? / 4);
+/// # Ok::<(), ferrograd_storage::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum NpzCompression {
     /// As they are (`np.savez`).
@@ -137,6 +146,13 @@ pub fn save_npz_compressed(path: impl AsRef<Path>, arrays: &[(&str, &Tensor)]) -
 /// Loads every array of an `.npz` file, in archive order, with its name
 /// (the entry name without `.npy`). Entries that are not `.npy` files are
 /// skipped, as they are not arrays.
+///
+/// ```
+/// use ferrograd_interop::npz::load_npz;
+/// let path = std::env::temp_dir().join(format!("ferrograd-doc-missing-{}.npz", std::process::id()));
+/// let err = load_npz(&path).unwrap_err().to_string();
+/// assert!(err.starts_with("loading ") && err.contains("No such file"), "{err}");
+/// ```
 pub fn load_npz(path: impl AsRef<Path>) -> Result<Vec<(String, Tensor)>> {
     let path = path.as_ref();
     let context = format!("loading {}", path.display());
@@ -215,6 +231,16 @@ impl<R: Read + Seek> NpzReader<R> {
     }
 
     /// Reads every array, in archive order.
+    ///
+    /// ```
+    /// use ferrograd_autograd::Tensor;
+    /// use ferrograd_interop::npz::{write_npz, NpzCompression, NpzReader};
+    /// let (a, b) = (Tensor::scalar(1.0f32), Tensor::scalar(2i32));
+    /// let archive = write_npz(std::io::Cursor::new(Vec::new()), &[("b", &b), ("a", &a)], NpzCompression::Stored)?;
+    /// let all = NpzReader::new(archive)?.read_all()?;
+    /// assert_eq!((all[0].0.as_str(), all[0].1.item::<i32>()?), ("b", 2));
+    /// # Ok::<(), ferrograd_storage::Error>(())
+    /// ```
     pub fn read_all(&mut self) -> Result<Vec<(String, Tensor)>> {
         self.names()
             .into_iter()

@@ -14,7 +14,7 @@ use ferrograd_interop::npy::{
 use ferrograd_interop::npz::{
     load_npz, save_npz, save_npz_compressed, write_npz, NpzCompression, NpzReader,
 };
-use npy_values::{column_major, elements, expected, test_tensor, Kind, KINDS};
+use npy_values::{column_major, elements, expected, test_tensor, Kind, KINDS, SHAPES};
 use std::alloc::{GlobalAlloc, Layout as AllocLayout, System};
 use std::io::{Cursor, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -45,18 +45,6 @@ unsafe impl GlobalAlloc for LargestAlloc {
 
 #[global_allocator]
 static ALLOCATOR: LargestAlloc = LargestAlloc;
-
-const SHAPES: &[&[usize]] = &[
-    &[],
-    &[0],
-    &[1],
-    &[7],
-    &[3, 4],
-    &[4, 1],
-    &[2, 0, 3],
-    &[2, 3, 4],
-    &[2, 1, 3, 2],
-];
 
 fn dir() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()

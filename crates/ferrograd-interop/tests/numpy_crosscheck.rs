@@ -14,24 +14,11 @@ use ferrograd_interop::npy::{
 };
 use ferrograd_interop::npz::{load_npz, save_npz, save_npz_compressed};
 use npy_values::{
-    column_major, elements, expected, test_tensor, type_code, Kind, KINDS, PY_VALUES,
+    column_major, elements, expected, test_tensor, type_code, Kind, KINDS, PY_VALUES, SHAPES,
 };
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-const SHAPES: &[&[usize]] = &[
-    &[],
-    &[0],
-    &[1],
-    &[7],
-    &[3, 4],
-    &[4, 1],
-    &[1, 5],
-    &[2, 0, 3],
-    &[2, 3, 4],
-    &[2, 1, 3, 2],
-];
 
 /// A matrix big enough that strided writes take several blocks.
 const LARGE: &[usize] = &[300, 1000];

@@ -213,6 +213,20 @@ impl NpyHeader {
 
     /// Reads exactly the preamble and header from `reader`, leaving it at the
     /// first byte of array data. Reads at most [`MAX_HEADER_LEN`] header bytes.
+    ///
+    /// ```
+    /// use ferrograd_interop::npy::NpyHeader;
+    /// use ferrograd_storage::DType;
+    /// let mut h = NpyHeader::new(DType::U8, vec![2, 5]);
+    /// h.fortran_order = true;
+    /// let mut file = h.to_bytes()?;
+    /// file.extend_from_slice(&[0; 10]);
+    /// let mut reader = &file[..];
+    /// let back = NpyHeader::read_from(&mut reader)?;
+    /// assert_eq!((back.fortran_order, back.version, back.data_len()), (true, Some((1, 0)), 10));
+    /// assert_eq!(reader.len(), 10);
+    /// # Ok::<(), ferrograd_storage::Error>(())
+    /// ```
     pub fn read_from(reader: &mut impl Read) -> Result<NpyHeader> {
         let mut preamble = [0u8; 8];
         read_header_bytes(reader, &mut preamble, "the magic string")?;

@@ -7,6 +7,20 @@
 use ferrograd_autograd::{DType, Element, Layout, Storage, Tensor};
 use ferrograd_storage::with_dtype;
 
+/// Shapes every dtype is tested with: 0-d, empty, unit dims, 1-d to 4-d.
+pub const SHAPES: &[&[usize]] = &[
+    &[],
+    &[0],
+    &[1],
+    &[7],
+    &[3, 4],
+    &[4, 1],
+    &[1, 5],
+    &[2, 0, 3],
+    &[2, 3, 4],
+    &[2, 1, 3, 2],
+];
+
 /// Element `k` of a test array of `dtype`, exactly representable as `f64`.
 pub fn value(dtype: DType, k: usize) -> f64 {
     let k = k as i64;
