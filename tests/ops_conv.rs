@@ -506,6 +506,24 @@ fn node_names_follow_pytorch() {
 }
 
 #[test]
+fn ties_keep_the_first_maximum_like_pytorch() {
+    let x = Tensor::ones(&[1, 1, 4, 4], DType::F32).unwrap();
+    let indices = |o: MaxPool2dOptions| {
+        x.max_pool2d_with_indices(o)
+            .unwrap()
+            .1
+            .to_vec::<i64>()
+            .unwrap()
+    };
+    // Whole windows (swept a tap column at a time) and windows cut by the padding.
+    assert_eq!(indices(MaxPool2dOptions::new(2)), vec![0, 2, 8, 10]);
+    assert_eq!(
+        indices(MaxPool2dOptions::new(3).stride(2).padding(1)),
+        vec![0, 1, 4, 5]
+    );
+}
+
+#[test]
 fn nan_wins_max_pooling_like_pytorch() {
     let x = Tensor::from_vec(vec![1.0f32, f32::NAN, 3.0, 2.0], &[1, 1, 2, 2]).unwrap();
     let (y, i) = x.max_pool2d_with_indices(MaxPool2dOptions::new(2)).unwrap();

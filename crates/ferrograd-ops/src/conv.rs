@@ -8,9 +8,12 @@
 //! recorded with a backward made of the other two, so the gradients can be
 //! differentiated again (`create_graph`).
 
+mod backward;
+mod forward;
 mod geometry;
 mod im2col;
 mod kernels;
+mod scratch;
 
 pub(crate) use self::geometry::valid_range;
 
@@ -253,7 +256,7 @@ fn run_kernel(
 
 fn forward_values(geo: &Geometry, x: &Tensor, w: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
     fn run<T: ConvElement>(geo: &Geometry, s: &[&[T]]) -> Vec<T> {
-        kernels::forward(geo, s[0], s[1], s.get(2).copied())
+        forward::forward(geo, s[0], s[1], s.get(2).copied())
     }
     let ts: Vec<&Tensor> = [Some(x), Some(w), bias].into_iter().flatten().collect();
     run_kernel(
@@ -267,7 +270,7 @@ fn forward_values(geo: &Geometry, x: &Tensor, w: &Tensor, bias: Option<&Tensor>)
 
 fn input_grad_values(geo: &Geometry, g: &Tensor, w: &Tensor) -> Result<Tensor> {
     fn run<T: ConvElement>(geo: &Geometry, s: &[&[T]]) -> Vec<T> {
-        kernels::backward_input(geo, s[0], s[1])
+        backward::backward_input(geo, s[0], s[1])
     }
     run_kernel(
         g,
@@ -280,7 +283,7 @@ fn input_grad_values(geo: &Geometry, g: &Tensor, w: &Tensor) -> Result<Tensor> {
 
 fn weight_grad_values(geo: &Geometry, x: &Tensor, g: &Tensor) -> Result<Tensor> {
     fn run<T: ConvElement>(geo: &Geometry, s: &[&[T]]) -> Vec<T> {
-        kernels::backward_weight(geo, s[0], s[1])
+        backward::backward_weight(geo, s[0], s[1])
     }
     run_kernel(
         x,
@@ -293,7 +296,7 @@ fn weight_grad_values(geo: &Geometry, x: &Tensor, g: &Tensor) -> Result<Tensor> 
 
 fn bias_grad_values(geo: &Geometry, g: &Tensor) -> Result<Tensor> {
     fn run<T: ConvElement>(geo: &Geometry, s: &[&[T]]) -> Vec<T> {
-        kernels::backward_bias(geo, s[0])
+        backward::backward_bias(geo, s[0])
     }
     run_kernel(g, &[g], &[geo.c_out], |s| run(geo, s), |s| run(geo, s))
 }

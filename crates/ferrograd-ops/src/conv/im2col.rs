@@ -33,6 +33,9 @@ pub(crate) fn im2col_segment<T: Copy + Zero>(
     rows: Range<usize>,
     dst: &mut [T],
 ) {
+    if g.stride == [1, 1] && g.ow == g.w {
+        return im2col_same_width(g, plane, (i, j), rows, dst);
+    }
     let (lo, hi, offset) = column_span(g, j);
     let sw = g.stride[1];
     for (oh, out) in rows.zip(dst.chunks_exact_mut(g.ow)) {
@@ -53,6 +56,42 @@ pub(crate) fn im2col_segment<T: Copy + Zero>(
             for (o, &x) in out[lo..hi].iter_mut().zip(src.iter().step_by(sw)) {
                 *o = x;
             }
+        }
+    }
+}
+
+/// [`im2col_segment`] when output rows are as long as input rows and both
+/// strides are 1: consecutive output rows then read consecutive input rows
+/// at the same offset, so the in-image rows are one contiguous copy; the
+/// columns that fall in the padding are zeroed after it.
+fn im2col_same_width<T: Copy + Zero>(
+    g: &Geometry,
+    plane: &[T],
+    (i, j): (usize, usize),
+    rows: Range<usize>,
+    dst: &mut [T],
+) {
+    let (lo, hi, offset) = column_span(g, j);
+    let mut inside = rows.clone().filter(|&oh| input_row(g, oh, i).is_some());
+    let (Some(first), true) = (inside.next(), lo < hi) else {
+        return dst.fill(T::zero());
+    };
+    let last = inside.next_back().unwrap_or(first);
+    let (t0, t1) = (first - rows.start, last + 1 - rows.start);
+    let ow = g.ow;
+    dst[..t0 * ow].fill(T::zero());
+    dst[t1 * ow..].fill(T::zero());
+    let ih0 = input_row(g, first, i).expect("in the image");
+    let src = (ih0 * g.w) as isize + lo as isize + offset;
+    let len = (t1 - t0 - 1) * ow + (hi - lo);
+    let start = t0 * ow + lo;
+    dst[start..start + len].copy_from_slice(&plane[src as usize..src as usize + len]);
+    for row in dst[t0 * ow..t1 * ow].chunks_exact_mut(ow) {
+        for x in &mut row[..lo] {
+            *x = T::zero();
+        }
+        for x in &mut row[hi..] {
+            *x = T::zero();
         }
     }
 }
@@ -101,6 +140,8 @@ mod tests {
     fn segments_read_what_a_naive_index_reads_and_col2im_is_its_transpose() {
         let opts = [
             Conv2dOptions::new(),
+            Conv2dOptions::new().padding(1),
+            Conv2dOptions::new().padding([2, 1]).dilation([2, 1]),
             Conv2dOptions::new().padding(2).stride([2, 3]),
             Conv2dOptions::new()
                 .padding([1, 3])
@@ -135,6 +176,14 @@ mod tests {
                     }
                     let ones = vec![1.0; g.l()];
                     col2im_segment(&g, &mut back, (i, j), &ones);
+                    let rows = 1..g.oh - 1;
+                    let mut part = vec![-1.0; rows.len() * g.ow];
+                    im2col_segment(&g, &plane, (i, j), rows.clone(), &mut part);
+                    assert_eq!(
+                        part,
+                        seg[rows.start * g.ow..rows.end * g.ow],
+                        "{o:?} rows {rows:?}"
+                    );
                 }
             }
             assert_eq!(back, hand, "{o:?}");

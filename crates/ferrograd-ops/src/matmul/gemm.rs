@@ -299,6 +299,18 @@ impl<'a, T: Gemm> SharedOut<'a, T> {
         }
     }
 
+    /// Shares the spare capacity of `buf` (`len` elements of it), for
+    /// writers that fill every element; the caller then sets the length.
+    ///
+    /// # Safety
+    /// `buf` must have capacity for `len` elements and must not be touched
+    /// otherwise while this lives.
+    pub unsafe fn spare(buf: &'a mut Vec<T>, len: usize) -> Self {
+        assert!(buf.capacity() >= len);
+        // SAFETY: forwarded from the caller.
+        unsafe { Self::from_raw(buf.spare_capacity_mut().as_mut_ptr() as *mut T, len) }
+    }
+
     /// # Safety
     /// `ptr` must be valid for writes of `len` elements while this lives.
     unsafe fn from_raw(ptr: *mut T, len: usize) -> Self {
@@ -330,16 +342,16 @@ impl<'a, T: Gemm> SharedOut<'a, T> {
         unsafe { T::gemm_raw(d, a.as_ptr(), va, b.as_ptr(), vb, beta, self.ptr, vc) }
     }
 
-    /// The elements `range` of the buffer, to write.
+    /// Writes `value` to the elements `range` of the buffer.
     ///
     /// # Safety
-    /// No other task may touch these elements while the slice lives, and
-    /// they must be initialised.
-    #[allow(clippy::mut_from_ref)]
-    pub unsafe fn slice(&self, range: std::ops::Range<usize>) -> &mut [T] {
+    /// No other task may touch these elements meanwhile.
+    pub unsafe fn fill(&self, range: std::ops::Range<usize>, value: T) {
         assert!(range.start <= range.end && range.end <= self.len);
-        // SAFETY: in bounds; exclusivity is the caller's promise.
-        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(range.start), range.len()) }
+        for i in range {
+            // SAFETY: in bounds; exclusivity is the caller's promise.
+            unsafe { self.ptr.add(i).write(value) };
+        }
     }
 }
 

@@ -15,48 +15,69 @@ fn taps(s: &Span) -> impl Iterator<Item = usize> + '_ {
     (0..s.len).map(move |t| s.start + t * s.step)
 }
 
+/// Keeps `(v, at)` in `(best, idx)` if `v` is larger (or NaN, which wins).
+#[inline(always)]
+fn keep<T: FloatElement>(best: &mut T, idx: &mut i64, v: T, at: usize) {
+    if v > *best || v.is_nan() {
+        *best = v;
+        *idx = at as i64;
+    }
+}
+
+/// One plane's maxima and indices: row by row, window row by window row,
+/// comparing in PyTorch's order (window rows, then columns) so ties keep the
+/// first maximum. Whole, evenly spaced windows are swept one tap column at
+/// a time across the row; windows cut by the padding go one by one.
+fn plane_max<T: FloatElement>(win: &Windows, plane: &[T], out: &mut [T], idx: &mut [i64]) {
+    let (c0, c1, taps_w) = win.interior_cols();
+    let edges: Vec<usize> = (0..c0).chain(c1..win.ow()).collect();
+    let rows = out
+        .chunks_exact_mut(win.ow())
+        .zip(idx.chunks_exact_mut(win.ow()));
+    for (rs, (best, at)) in win.rows.iter().zip(rows) {
+        best.fill(T::neg_infinity());
+        at.fill(-1);
+        for ih in taps(rs) {
+            let row = &plane[ih * win.w..(ih + 1) * win.w];
+            let base = ih * win.w;
+            for &c in &edges {
+                for iw in taps(&win.cols[c]) {
+                    keep(&mut best[c], &mut at[c], row[iw], base + iw);
+                }
+            }
+            if c1 == c0 {
+                continue;
+            }
+            let (s, first) = (win.col_stride, win.cols[c0].start);
+            for j in 0..taps_w {
+                let start = first + j * win.cols[c0].step;
+                let values = row[start..].iter().step_by(s);
+                let slots = best[c0..c1].iter_mut().zip(&mut at[c0..c1]);
+                for (k, ((b, a), &v)) in slots.zip(values).enumerate() {
+                    keep(b, a, v, base + start + k * s);
+                }
+            }
+        }
+    }
+}
+
 /// Each window's maximum and its index in the plane, `planes × oh × ow` of each.
 pub(crate) fn forward<T: FloatElement>(win: &Windows, x: &[T]) -> (Vec<T>, Vec<i64>) {
     let (hw, per) = (win.h * win.w, win.oh() * win.ow());
     let mut out = vec![T::zero(); win.planes * per];
     let mut idx = vec![0i64; win.planes * per];
-    let plane_max = |p: usize, out: &mut [T], idx: &mut [i64]| {
-        let plane = &x[p * hw..(p + 1) * hw];
-        let mut slots = out.iter_mut().zip(idx.iter_mut());
-        for rs in &win.rows {
-            for cs in &win.cols {
-                let (mut best, mut at) = (T::neg_infinity(), -1i64);
-                for ih in taps(rs) {
-                    let row = &plane[ih * win.w..(ih + 1) * win.w];
-                    let values = row[cs.start.min(win.w)..]
-                        .iter()
-                        .step_by(cs.step)
-                        .take(cs.len);
-                    for (iw, &v) in taps(cs).zip(values) {
-                        if v > best || v.is_nan() {
-                            best = v;
-                            at = (ih * win.w + iw) as i64;
-                        }
-                    }
-                }
-                let (o, i) = slots.next().expect("one slot per window");
-                *o = best;
-                *i = at;
-            }
-        }
-    };
     if per > 0 {
-        let tasks = out
-            .par_chunks_mut(per)
-            .zip(idx.par_chunks_mut(per))
-            .enumerate();
-        if x.len() < PARALLEL_THRESHOLD {
-            tasks
-                .with_min_len(win.planes)
-                .for_each(|(p, (o, i))| plane_max(p, o, i));
+        let planes = x
+            .par_chunks(hw)
+            .zip(out.par_chunks_mut(per).zip(idx.par_chunks_mut(per)));
+        let min_len = if x.len() < PARALLEL_THRESHOLD {
+            win.planes
         } else {
-            tasks.for_each(|(p, (o, i))| plane_max(p, o, i));
-        }
+            1
+        };
+        planes
+            .with_min_len(min_len)
+            .for_each(|(plane, (o, i))| plane_max(win, plane, o, i));
     }
     (out, idx)
 }

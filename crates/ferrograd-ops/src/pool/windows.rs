@@ -25,6 +25,8 @@ pub(crate) struct Windows {
     pub w: usize,
     pub rows: Vec<Span>,
     pub cols: Vec<Span>,
+    /// Step between the windows of consecutive columns (0 when irregular).
+    pub col_stride: usize,
     pub divisor_override: Option<usize>,
 }
 
@@ -37,6 +39,18 @@ impl Windows {
     /// Output columns.
     pub fn ow(&self) -> usize {
         self.cols.len()
+    }
+
+    /// The columns whose windows are whole (not cut by the padding) and
+    /// evenly spaced: `(first, end, taps)`, empty for irregular windows.
+    pub fn interior_cols(&self) -> (usize, usize, usize) {
+        let full = self.cols.iter().map(|c| c.len).max().unwrap_or(0);
+        if self.col_stride == 0 {
+            return (0, 0, full);
+        }
+        let c0 = self.cols.iter().position(|c| c.len == full).unwrap_or(0);
+        let c1 = c0 + self.cols[c0..].iter().take_while(|c| c.len == full).count();
+        (c0, c1, full)
     }
 
     /// What output `(r, c)`'s sum is divided by when averaging.
@@ -95,6 +109,7 @@ impl Sliding {
             w,
             rows: self.axis([h, w][0], 0, outs[0] as usize),
             cols: self.axis([h, w][1], 1, outs[1] as usize),
+            col_stride: self.stride[1],
             divisor_override: None,
         })
     }
@@ -218,6 +233,7 @@ pub(crate) fn adaptive(shape: &[usize], out: [usize; 2]) -> Result<Windows> {
         w,
         rows: axis(h, out[0]),
         cols: axis(w, out[1]),
+        col_stride: 0,
         divisor_override: None,
     })
 }

@@ -1,0 +1,205 @@
+//! The convolution's gradient kernels: [`backward_input`] (`Wᵀ · grad`,
+//! then col2im), [`backward_weight`] (`grad · colsᵀ`, summed over images)
+//! and [`backward_bias`] (see [`kernels`](super::kernels) for the schedules).
+
+use super::geometry::Geometry;
+use super::im2col::col2im_segment;
+use super::kernels::{
+    chunks, dims, each_group_plane, gather_rows, im2col_chunk, im2col_image, output_rows,
+    row_blocks, tap, weight_view, ConvElement, Schedule,
+};
+use super::scratch::Scratch;
+use crate::matmul::{gemm, MatView};
+use num_traits::Float;
+use rayon::prelude::*;
+use std::ops::Range;
+
+/// The gradient of the input, `(n, c_in, h, w)`, from the output's gradient.
+pub(crate) fn backward_input<T: ConvElement>(g: &Geometry, grad: &[T], w: &[T]) -> Vec<T> {
+    // col2im of one image's blocks overlaps, so a task takes a whole image.
+    let s = match Schedule::pick::<T>(g, |_| dims(g.k(), g.m(), g.l())) {
+        Schedule::Blocks(_) => Schedule::Blocks(g.oh),
+        chunked => chunked,
+    };
+    backward_input_with(g, grad, w, s)
+}
+
+pub(crate) fn backward_input_with<T: ConvElement>(
+    g: &Geometry,
+    grad: &[T],
+    w: &[T],
+    s: Schedule,
+) -> Vec<T> {
+    let mut gi = vec![T::zero(); g.n * g.c_in * g.hw()];
+    let Schedule::Chunked(chunk) = s else {
+        let per_image = gi.par_chunks_mut(g.c_in * g.hw()).enumerate();
+        per_image.for_each(|(img, planes)| {
+            let mut gcols = Scratch::new(g.k() * g.l());
+            for grp in 0..g.groups {
+                // gcols (k × l) = Wᵀ (k × m) · grad (m × l)
+                let (d, vcols) = (dims(g.k(), g.m(), g.l()), MatView::row_major(0, g.l()));
+                let vg = output_rows(g, (img, grp), 0);
+                gemm(
+                    d,
+                    w,
+                    weight_view(g, grp).t(),
+                    grad,
+                    vg,
+                    T::zero(),
+                    &mut gcols,
+                    vcols,
+                );
+                for (r, src) in gcols.chunks_exact(g.l()).enumerate() {
+                    let (c, ij) = tap(g, r);
+                    let plane = &mut planes[(grp * g.cg() + c) * g.hw()..][..g.hw()];
+                    col2im_segment(g, plane, ij, src);
+                }
+            }
+        });
+        return gi;
+    };
+    let mut rows = Scratch::new(g.m() * chunk * g.l());
+    let mut gcols = Scratch::new(g.k() * chunk * g.l());
+    for imgs in chunks(g.n, chunk) {
+        let npos = imgs.len() * g.l();
+        for grp in 0..g.groups {
+            gather_rows(g, grad, &imgs, grp, &mut rows);
+            // gcolsᵀ = rowsᵀ · W, both stored position-major along their rows.
+            let d = dims(npos, g.m(), g.k());
+            let vt = MatView::row_major(0, npos).t();
+            gemm(
+                d,
+                &rows,
+                vt,
+                w,
+                weight_view(g, grp),
+                T::zero(),
+                &mut gcols,
+                vt,
+            );
+            let planes = &mut gi[imgs.start * g.c_in * g.hw()..imgs.end * g.c_in * g.hw()];
+            each_group_plane(planes, g.hw(), (g.c_in, g.cg(), grp), |img, c, plane| {
+                for t in 0..g.kh * g.kw {
+                    let r = c * g.kh * g.kw + t;
+                    let src = &gcols[r * npos + img * g.l()..][..g.l()];
+                    col2im_segment(g, plane, (t / g.kw, t % g.kw), src);
+                }
+            });
+        }
+    }
+    gi
+}
+
+/// The gradient of the weight, `(c_out, c_in / groups, kh, kw)`.
+pub(crate) fn backward_weight<T: ConvElement>(g: &Geometry, x: &[T], grad: &[T]) -> Vec<T> {
+    let s = Schedule::pick::<T>(g, |positions| dims(g.m(), positions, g.k()));
+    backward_weight_with(g, x, grad, s)
+}
+
+pub(crate) fn backward_weight_with<T: ConvElement>(
+    g: &Geometry,
+    x: &[T],
+    grad: &[T],
+    s: Schedule,
+) -> Vec<T> {
+    let len = g.c_out * g.k();
+    match s {
+        Schedule::Blocks(rows) => {
+            let zero = || vec![T::zero(); len];
+            row_blocks(g, rows)
+                .into_par_iter()
+                .fold(zero, |acc, (img, rows)| {
+                    weight_block(g, x, grad, (img, rows), acc)
+                })
+                .reduce(zero, |mut a, b| {
+                    a.iter_mut().zip(&b).for_each(|(x, &y)| *x += y);
+                    a
+                })
+        }
+        Schedule::Chunked(chunk) => weight_chunked(g, x, grad, chunk),
+    }
+}
+
+/// Adds one block's share, `grad_blk (m × nb) · colsᵀ (nb × k)` per group,
+/// to `acc`. Both operands are read through strides (matrixmultiply packs
+/// them element by element, from a block that stays in cache).
+fn weight_block<T: ConvElement>(
+    g: &Geometry,
+    x: &[T],
+    grad: &[T],
+    (img, rows): (usize, Range<usize>),
+    mut acc: Vec<T>,
+) -> Vec<T> {
+    let nb = rows.len() * g.ow;
+    let mut cols = Scratch::new(g.k() * nb);
+    for grp in 0..g.groups {
+        im2col_image(g, x, (img, grp), rows.clone(), &mut cols);
+        let (d, vcols) = (dims(g.m(), nb, g.k()), MatView::row_major(0, nb).t());
+        let vg = output_rows(g, (img, grp), rows.start);
+        gemm(
+            d,
+            grad,
+            vg,
+            &cols,
+            vcols,
+            T::one(),
+            &mut acc,
+            weight_view(g, grp),
+        );
+    }
+    acc
+}
+
+/// Per chunk and group: `Wᵀ (k × m) = cols · rowsᵀ`, accumulated over chunks.
+fn weight_chunked<T: ConvElement>(g: &Geometry, x: &[T], grad: &[T], chunk: usize) -> Vec<T> {
+    let mut gw = vec![T::zero(); g.c_out * g.k()];
+    let mut cols = Scratch::new(g.k() * chunk * g.l());
+    let mut rows = Scratch::new(g.m() * chunk * g.l());
+    for imgs in chunks(g.n, chunk) {
+        let npos = imgs.len() * g.l();
+        for grp in 0..g.groups {
+            im2col_chunk(g, x, &imgs, grp, &mut cols);
+            gather_rows(g, grad, &imgs, grp, &mut rows);
+            let d = dims(g.k(), npos, g.m());
+            let (vcols, vrows) = (MatView::row_major(0, npos), MatView::row_major(0, npos).t());
+            let beta = if imgs.start == 0 { T::zero() } else { T::one() };
+            gemm(
+                d,
+                &cols,
+                vcols,
+                &rows,
+                vrows,
+                beta,
+                &mut gw,
+                weight_view(g, grp).t(),
+            );
+        }
+    }
+    gw
+}
+
+/// The gradient of the bias: the output gradient summed per channel.
+pub(crate) fn backward_bias<T: ConvElement>(g: &Geometry, grad: &[T]) -> Vec<T> {
+    (0..g.c_out)
+        .into_par_iter()
+        .map(|co| {
+            (0..g.n)
+                .map(|img| sum(&grad[(img * g.c_out + co) * g.l()..][..g.l()]))
+                .fold(T::zero(), |a, b| a + b)
+        })
+        .collect()
+}
+
+/// A sum with eight independent accumulators, so it vectorises.
+fn sum<T: Float>(xs: &[T]) -> T {
+    let mut acc = [T::zero(); 8];
+    let chunks = xs.chunks_exact(8);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for (a, &x) in acc.iter_mut().zip(c) {
+            *a = *a + x;
+        }
+    }
+    let head = acc.iter().fold(T::zero(), |a, &b| a + b);
+    tail.iter().fold(head, |a, &b| a + b)
+}
