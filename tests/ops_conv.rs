@@ -506,6 +506,22 @@ fn node_names_follow_pytorch() {
 }
 
 #[test]
+fn an_empty_batch_gives_empty_outputs_and_gradients() {
+    let x = Tensor::ones(&[0, 3, 5, 5], DType::F64)
+        .unwrap()
+        .requires_grad_(true)
+        .unwrap();
+    let w = leaf(&[4, 3, 3, 3]);
+    let y = x.conv2d(&w, None, Conv2dOptions::new()).unwrap();
+    assert_eq!(y.shape(), &[0, 4, 3, 3]);
+    let p = y.max_pool2d(MaxPool2dOptions::new(2)).unwrap();
+    assert_eq!(p.shape(), &[0, 4, 1, 1]);
+    p.sum_dims(&[], false).unwrap().backward().unwrap();
+    assert_eq!(w.grad().unwrap().to_vec::<f64>().unwrap(), vec![0.0; 108]);
+    assert_eq!(x.grad().unwrap().shape(), &[0, 3, 5, 5]);
+}
+
+#[test]
 fn ties_keep_the_first_maximum_like_pytorch() {
     let x = Tensor::ones(&[1, 1, 4, 4], DType::F32).unwrap();
     let indices = |o: MaxPool2dOptions| {
