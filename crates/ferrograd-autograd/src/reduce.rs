@@ -1,9 +1,17 @@
 //! The reductions the graph itself needs: `sum` (over everything or given
 //! dims), `sum_to_size` (undoing a broadcast, for gradients) and `mean`.
+//!
+//! The sum kernel reads contiguous memory in place: runs are summed in
+//! blocks with independent lanes (vectorised by the compiler) and blocks are
+//! combined pairwise, `f32` blocks accumulating in `f64`; sums over leading
+//! dims add whole rows at once; other layouts are gathered first. Large
+//! inputs are split across rayon's threads, in a way that depends only on
+//! the shape, so results are deterministic.
 
 use crate::Tensor;
-use ferrograd_storage::cpu::reduce_dims;
-use ferrograd_storage::{normalize_dim, with_num_dtype, DType, Element, Error, Result};
+use ferrograd_storage::cpu::{gather_contiguous, PARALLEL_THRESHOLD};
+use ferrograd_storage::{normalize_dim, with_dtype, Element, Error, Layout, Result};
+use rayon::prelude::*;
 
 /// Sorted, unique dims from possibly negative ones; empty means all dims.
 pub(crate) fn reduction_dims(dims: &[isize], ndim: usize) -> Result<Vec<usize>> {
@@ -22,6 +30,8 @@ pub(crate) fn reduction_dims(dims: &[isize], ndim: usize) -> Result<Vec<usize>> 
         out.push(d);
     }
     out.sort_unstable();
+    // A 0-d tensor accepts dim 0 / -1, but has no dim to reduce.
+    out.retain(|&d| d < ndim);
     Ok(out)
 }
 
@@ -34,17 +44,6 @@ pub(crate) fn reduced_shape(shape: &[usize], dims: &[usize], keepdim: bool) -> V
             (true, false) => None,
         })
         .collect()
-}
-
-/// Sums `src` of element type `S` accumulating in `A`.
-fn sum_kernel<S: Element, A: Element + std::ops::Add<Output = A>>(
-    src: &[S],
-    layout: &ferrograd_storage::Layout,
-    dims: &[usize],
-) -> Vec<A> {
-    reduce_dims(src, layout, dims, |it| {
-        it.fold(A::default(), |acc, x| acc + x.cast::<A>())
-    })
 }
 
 impl Tensor {
@@ -74,15 +73,10 @@ impl Tensor {
         let dims = reduction_dims(dims, self.dim())?;
         let shape = reduced_shape(self.shape(), &dims, keepdim);
         let out = self.with_read(|buf, layout| {
-            with_num_dtype!(self.dtype(), T => {
+            with_dtype!(self.dtype(), T => {
                 let src = buf.as_slice::<T>().unwrap();
-                match T::DTYPE {
-                    DType::F32 => Tensor::from_kernel(
-                        sum_kernel::<T, f64>(src, layout, &dims).into_iter().map(|v| v as f32).collect(), &shape),
-                    DType::F64 => Tensor::from_kernel(sum_kernel::<T, f64>(src, layout, &dims), &shape),
-                    _ => Tensor::from_kernel(sum_kernel::<T, i64>(src, layout, &dims), &shape),
-                }
-            }, bool => Tensor::from_kernel(sum_kernel::<bool, i64>(buf.as_slice::<bool>().unwrap(), layout, &dims), &shape))
+                Tensor::from_kernel(sum_values::<T>(src, layout, &dims), &shape)
+            })
         })?;
         let input_shape = self.shape().to_vec();
         Ok(out.with_grad_fn("SumBackward0", &[self], &[], move |g| {
@@ -157,5 +151,250 @@ impl Tensor {
         let reduced = reduction_dims(dims, self.dim())?;
         let count: usize = reduced.iter().map(|&d| self.shape()[d]).product();
         self.sum_dims(dims, keepdim)?.try_div(count as f64)
+    }
+}
+
+// ----- the sum kernel -----
+
+/// Elements a block sums with independent lanes before blocks combine pairwise.
+const BLOCK: usize = 4096;
+/// Independent accumulators in a block: enough to hide the latency of adds.
+const LANES: usize = 32;
+/// Columns one pass of a column sum keeps in cache.
+const COLUMN_TILE: usize = 1024;
+/// Most partial results a long column sum is split into.
+const MAX_PARTS: usize = 16;
+
+/// An element type [`Tensor::sum`] accepts: what it accumulates in and what
+/// it returns (floats keep their type, accumulating in `f64`; integers and
+/// bools give `i64`, wrapping on overflow like PyTorch).
+trait Summand: Element {
+    type Acc: Element;
+    type Out: Element;
+    /// The sum of one block.
+    fn block_sum(run: &[Self]) -> Self::Acc;
+    /// `acc[j] += row[j]` for every `j`.
+    fn add_row(acc: &mut [Self::Acc], row: &[Self]);
+    fn combine(a: Self::Acc, b: Self::Acc) -> Self::Acc;
+    fn finish(acc: Self::Acc) -> Self::Out;
+}
+
+/// `LANES` running sums over `run` (the tail folded into the first lanes):
+/// independent adds the compiler turns into SIMD.
+#[inline(always)]
+fn lane_sums<T: Copy + Default + std::ops::Add<Output = T>>(run: &[T]) -> [T; LANES] {
+    let mut acc = [T::default(); LANES];
+    let chunks = run.chunks_exact(LANES);
+    let tail = chunks.remainder();
+    for chunk in chunks {
+        for (a, &v) in acc.iter_mut().zip(chunk) {
+            *a = *a + v;
+        }
+    }
+    for (a, &v) in acc.iter_mut().zip(tail) {
+        *a = *a + v;
+    }
+    acc
+}
+
+macro_rules! float_summand {
+    ($t:ty) => {
+        impl Summand for $t {
+            type Acc = f64;
+            type Out = $t;
+            #[inline]
+            fn block_sum(run: &[$t]) -> f64 {
+                lane_sums(run).iter().map(|&v| v as f64).sum()
+            }
+            #[inline]
+            fn add_row(acc: &mut [f64], row: &[$t]) {
+                for (a, &v) in acc.iter_mut().zip(row) {
+                    *a += v as f64;
+                }
+            }
+            #[inline]
+            fn combine(a: f64, b: f64) -> f64 {
+                a + b
+            }
+            #[inline]
+            fn finish(acc: f64) -> $t {
+                acc as $t
+            }
+        }
+    };
+}
+
+macro_rules! int_summand {
+    ($t:ty) => {
+        impl Summand for $t {
+            type Acc = i64;
+            type Out = i64;
+            #[inline]
+            fn block_sum(run: &[$t]) -> i64 {
+                run.iter().fold(0i64, |a, &v| a.wrapping_add(v.to_i64()))
+            }
+            #[inline]
+            fn add_row(acc: &mut [i64], row: &[$t]) {
+                for (a, &v) in acc.iter_mut().zip(row) {
+                    *a = a.wrapping_add(v.to_i64());
+                }
+            }
+            #[inline]
+            fn combine(a: i64, b: i64) -> i64 {
+                a.wrapping_add(b)
+            }
+            #[inline]
+            fn finish(acc: i64) -> i64 {
+                acc
+            }
+        }
+    };
+}
+
+float_summand!(f32);
+float_summand!(f64);
+int_summand!(i64);
+int_summand!(i32);
+int_summand!(u8);
+int_summand!(bool);
+
+/// The sum of a contiguous run: blocks combined pairwise (error growing with
+/// `log n`, like PyTorch's cascade sum), halves on two threads when large.
+/// The split depends only on the length, so results are deterministic.
+fn pairwise<T: Summand>(run: &[T]) -> T::Acc {
+    if run.len() <= BLOCK {
+        return T::block_sum(run);
+    }
+    let (left, right) = run.split_at((run.len() / 2).div_ceil(BLOCK) * BLOCK);
+    let (a, b) = if run.len() >= PARALLEL_THRESHOLD {
+        rayon::join(|| pairwise(left), || pairwise(right))
+    } else {
+        (pairwise(left), pairwise(right))
+    };
+    T::combine(a, b)
+}
+
+/// Sums each run of `inner` consecutive elements.
+fn row_sums<T: Summand>(data: &[T], inner: usize) -> Vec<T::Out> {
+    let sum = |row: &[T]| T::finish(pairwise(row));
+    if data.len() >= PARALLEL_THRESHOLD && data.len() > inner {
+        data.par_chunks(inner).map(sum).collect()
+    } else {
+        data.chunks(inner).map(sum).collect()
+    }
+}
+
+/// Adds the rows of `rows` (`n × acc.len()`, row-major) into `acc`, a tile
+/// of columns at a time.
+fn add_rows<T: Summand>(acc: &mut [T::Acc], rows: &[T]) {
+    let inner = acc.len();
+    for (t, tile) in acc.chunks_mut(COLUMN_TILE).enumerate() {
+        let start = t * COLUMN_TILE;
+        for row in rows.chunks_exact(inner) {
+            T::add_row(tile, &row[start..start + tile.len()]);
+        }
+    }
+}
+
+/// Column sums of a `red × inner` row-major block: rows split into at most
+/// `MAX_PARTS` parts summed on their own (in parallel when large), then added
+/// in order.
+fn column_sums<T: Summand>(block: &[T], inner: usize) -> Vec<T::Acc> {
+    let red = block.len() / inner;
+    let rows_per_part = red
+        .div_ceil(MAX_PARTS)
+        .max(PARALLEL_THRESHOLD.div_ceil(inner));
+    let part_sum = |part: &[T]| {
+        let mut acc = vec![T::Acc::default(); inner];
+        add_rows::<T>(&mut acc, part);
+        acc
+    };
+    if red <= rows_per_part {
+        return part_sum(block);
+    }
+    let parts: Vec<Vec<T::Acc>> = block
+        .par_chunks(rows_per_part * inner)
+        .map(part_sum)
+        .collect();
+    let mut parts = parts.into_iter();
+    let mut acc = parts
+        .next()
+        .unwrap_or_else(|| vec![T::Acc::default(); inner]);
+    for part in parts {
+        for (a, p) in acc.iter_mut().zip(part) {
+            *a = T::combine(*a, p);
+        }
+    }
+    acc
+}
+
+/// How a reduction walks a contiguous input once its dims are merged into
+/// alternating kept and reduced groups.
+enum SumPlan {
+    /// `[outer kept, inner reduced]`: one sum per row.
+    Rows { inner: usize },
+    /// `[outer kept, reduced, inner kept]`: column sums per outer block.
+    Columns { red: usize, inner: usize },
+    /// Any other pattern: gather the reduced dims innermost first.
+    Gather,
+}
+
+fn sum_plan(shape: &[usize], dims: &[usize]) -> SumPlan {
+    let mut groups: Vec<(usize, bool)> = Vec::with_capacity(shape.len());
+    for (d, &n) in shape.iter().enumerate() {
+        let reduced = dims.contains(&d);
+        match groups.last_mut() {
+            _ if n == 1 => {}
+            Some((size, r)) if *r == reduced => *size *= n,
+            _ => groups.push((n, reduced)),
+        }
+    }
+    match groups.as_slice() {
+        [] | [(_, false)] => SumPlan::Rows { inner: 1 },
+        [(n, true)] | [(_, false), (n, true)] => SumPlan::Rows { inner: *n },
+        [(red, true), (inner, false)] | [(_, false), (red, true), (inner, false)] => {
+            SumPlan::Columns {
+                red: *red,
+                inner: *inner,
+            }
+        }
+        _ => SumPlan::Gather,
+    }
+}
+
+/// The sums over `dims` (sorted, unique) of the elements of `layout` over
+/// `src`, row-major over the kept dims.
+fn sum_values<T: Summand>(src: &[T], layout: &Layout, dims: &[usize]) -> Vec<T::Out> {
+    let inner: usize = dims.iter().map(|&d| layout.shape()[d]).product();
+    let outer = layout.numel() / inner.max(1);
+    if inner == 0 || outer == 0 {
+        let kept: usize = (0..layout.ndim())
+            .filter(|d| !dims.contains(d))
+            .map(|d| layout.shape()[d])
+            .product();
+        return vec![T::finish(T::Acc::default()); kept];
+    }
+    let contiguous = layout
+        .contiguous_offset()
+        .map(|s| &src[s..s + layout.numel()]);
+    match (contiguous, sum_plan(layout.shape(), dims)) {
+        (Some(data), SumPlan::Rows { inner }) => row_sums(data, inner),
+        (Some(data), SumPlan::Columns { red, inner }) => {
+            let block = |b: &[T]| column_sums(b, inner);
+            let sums: Vec<Vec<T::Acc>> = if data.len() >= PARALLEL_THRESHOLD {
+                data.par_chunks(red * inner).map(block).collect()
+            } else {
+                data.chunks(red * inner).map(block).collect()
+            };
+            sums.into_iter().flatten().map(T::finish).collect()
+        }
+        _ => {
+            let kept = (0..layout.ndim()).filter(|d| !dims.contains(d));
+            let order: Vec<usize> = kept.chain(dims.iter().copied()).collect();
+            let permuted = layout
+                .permute(&order)
+                .expect("kept and reduced dims form a permutation");
+            row_sums(&gather_contiguous(src, &permuted), inner)
+        }
     }
 }

@@ -1,6 +1,8 @@
-//! Reductions over a set of dims: the reduced dims are moved innermost and
-//! each output element folds one contiguous run of the walk.
+//! Reductions over a set of dims: the reduced dims are moved innermost (read
+//! in place when that arrangement is already contiguous, gathered once
+//! otherwise) and each output element folds one contiguous run.
 
+use super::gather_contiguous;
 use crate::{Element, Layout};
 
 /// Folds the elements of `layout` over `src` along `dims` (sorted, unique),
@@ -33,19 +35,17 @@ pub fn reduce_dims<T: Element, U: Element>(
         }
         return out;
     }
-    if let Some(start) = permuted.contiguous_offset() {
-        for chunk in src[start..start + outer * inner].chunks(inner) {
-            out.push(fold(&mut chunk.iter().copied()));
+    let gathered;
+    let data = match permuted.contiguous_offset() {
+        Some(start) => &src[start..start + outer * inner],
+        None => {
+            gathered = gather_contiguous(src, &permuted);
+            &gathered[..]
         }
-        return out;
+    };
+    for chunk in data.chunks(inner) {
+        out.push(fold(&mut chunk.iter().copied()));
     }
-    let mut run = Vec::with_capacity(inner);
-    permuted.for_each_offset(|o| {
-        run.push(src[o]);
-        if run.len() == inner {
-            out.push(fold(&mut run.drain(..)));
-        }
-    });
     out
 }
 
@@ -64,5 +64,16 @@ mod tests {
         assert_eq!(s02, vec![60, 92, 124]);
         let all = reduce_dims(&data, &l, &[0, 1, 2], |it| it.sum::<i64>());
         assert_eq!(all, vec![276]);
+    }
+
+    #[test]
+    fn strided_layouts_fold_in_logical_order() {
+        let data: Vec<i64> = (0..6).collect();
+        let t = Layout::contiguous(&[2, 3]).transpose(0, 1);
+        let firsts = reduce_dims(&data, &t, &[1], |it| it.collect::<Vec<_>>()[0]);
+        assert_eq!(firsts, vec![0, 1, 2]);
+        let flipped = Layout::contiguous(&[2, 3]).flip(&[1]);
+        let rows = reduce_dims(&data, &flipped, &[1], |it| it.fold(0, |a, v| a * 10 + v));
+        assert_eq!(rows, vec![210, 543]);
     }
 }
