@@ -288,8 +288,10 @@ fn linear_forward(x2: &Tensor, w: &Tensor, bias: &Tensor) -> Result<Tensor> {
             for _ in 0..rows {
                 out.extend_from_slice(bd);
             }
-            let d = Dims { m: rows, k: in_f, n: out_f };
-            gemm(d, x, mat_view(lx), wd, mat_view(lw).t(), <T as num_traits::One>::one(), &mut out, MatView::row_major(0, out_f));
+            // outᵀ = W · x2ᵀ: the weight, the larger operand, is packed on matrixmultiply's threads.
+            let d = Dims { m: out_f, k: in_f, n: rows };
+            let vout = MatView::row_major(0, out_f).t();
+            gemm(d, wd, mat_view(lw), x, mat_view(lx).t(), <T as num_traits::One>::one(), &mut out, vout);
             out
         })))???;
         Tensor::from_vec(data, &[rows, out_f])

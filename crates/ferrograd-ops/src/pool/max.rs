@@ -17,10 +17,10 @@ fn taps(s: &Span) -> impl Iterator<Item = usize> + '_ {
 
 /// Keeps `(v, at)` in `(best, idx)` if `v` is larger (or NaN, which wins).
 #[inline(always)]
-fn keep<T: FloatElement>(best: &mut T, idx: &mut i64, v: T, at: usize) {
+fn keep<T: FloatElement, I: TryFrom<usize> + Default>(best: &mut T, idx: &mut I, v: T, at: usize) {
     if v > *best || v.is_nan() {
         *best = v;
-        *idx = at as i64;
+        *idx = I::try_from(at).unwrap_or_default();
     }
 }
 
@@ -61,6 +61,37 @@ fn plane_max<T: FloatElement>(win: &Windows, plane: &[T], out: &mut [T], idx: &m
     }
 }
 
+/// True when the windows tile the plane in 2×2 squares from the corner
+/// (`kernel_size=2`, stride 2, no padding or dilation): the common case,
+/// with its own loop.
+fn is_2x2_tiling(win: &Windows) -> bool {
+    let tiles = |spans: &[Span]| {
+        (spans.iter().enumerate()).all(|(o, s)| (s.start, s.step, s.len) == (2 * o, 1, 2))
+    };
+    tiles(&win.rows) && tiles(&win.cols)
+}
+
+/// [`plane_max`] for 2×2 tiles: each output compares the two values of
+/// each of its two rows, in PyTorch's order.
+fn plane_max_2x2<T: FloatElement>(win: &Windows, plane: &[T], out: &mut [T], idx: &mut [i64]) {
+    let (w, ow) = (win.w, win.ow());
+    let rows = out.chunks_exact_mut(ow).zip(idx.chunks_exact_mut(ow));
+    for (r, (best, at)) in rows.enumerate() {
+        let top = &plane[2 * r * w..][..2 * ow];
+        let bottom = &plane[(2 * r + 1) * w..][..2 * ow];
+        let pairs = top.chunks_exact(2).zip(bottom.chunks_exact(2));
+        for (c, ((t, b), (o, i))) in pairs.zip(best.iter_mut().zip(at.iter_mut())).enumerate() {
+            let first = 2 * r * w + 2 * c;
+            let (mut v, mut a) = (t[0], first);
+            keep(&mut v, &mut a, t[1], first + 1);
+            keep(&mut v, &mut a, b[0], first + w);
+            keep(&mut v, &mut a, b[1], first + w + 1);
+            *o = v;
+            *i = a as i64;
+        }
+    }
+}
+
 /// Each window's maximum and its index in the plane, `planes × oh × ow` of each.
 pub(crate) fn forward<T: FloatElement>(win: &Windows, x: &[T]) -> (Vec<T>, Vec<i64>) {
     let (hw, per) = (win.h * win.w, win.oh() * win.ow());
@@ -75,9 +106,14 @@ pub(crate) fn forward<T: FloatElement>(win: &Windows, x: &[T]) -> (Vec<T>, Vec<i
         } else {
             1
         };
+        let kernel = if is_2x2_tiling(win) {
+            plane_max_2x2
+        } else {
+            plane_max
+        };
         planes
             .with_min_len(min_len)
-            .for_each(|(plane, (o, i))| plane_max(win, plane, o, i));
+            .for_each(|(plane, (o, i))| kernel(win, plane, o, i));
     }
     (out, idx)
 }
