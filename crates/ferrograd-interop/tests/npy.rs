@@ -317,6 +317,20 @@ fn a_failed_save_leaves_the_old_file_and_no_temporary() -> R {
     Ok(())
 }
 
+#[test]
+#[cfg(unix)]
+fn saving_through_a_symlink_replaces_its_target() -> R {
+    let dir = dir();
+    let target = dir.path().join("real.npy");
+    let link = dir.path().join("link.npy");
+    save_npy(&target, &Tensor::scalar(1i64))?;
+    std::os::unix::fs::symlink(&target, &link)?;
+    save_npy(&link, &Tensor::scalar(2i64))?;
+    assert!(std::fs::symlink_metadata(&link)?.file_type().is_symlink());
+    assert_eq!(load_npy(&target)?.item::<i64>()?, 2);
+    Ok(())
+}
+
 /// A `.npy` file with `dict` as its header and `data` after it.
 fn handmade(dict: &str, data: &[u8]) -> Vec<u8> {
     let mut out = b"\x93NUMPY\x01\x00".to_vec();

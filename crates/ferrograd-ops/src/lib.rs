@@ -21,6 +21,7 @@ pub mod unary;
 
 /// Every op trait, for `use ferrograd_ops::prelude::*`.
 pub mod prelude {
+    pub use crate::compare::{where_, CompareOps};
     pub use crate::conv::{Conv2dOptions, ConvOps};
     pub use crate::indexing::{Indexer, IndexingOps};
     pub use crate::matmul::MatmulOps;
@@ -33,4 +34,5 @@ pub mod prelude {
         SoftmaxOps,
     };
     pub use crate::shape::{cat, stack, PadMode, ShapeOps};
+    pub use crate::unary::UnaryOps;
 }

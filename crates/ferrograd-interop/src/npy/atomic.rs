@@ -63,10 +63,18 @@ fn create_temp(path: &Path) -> Result<(File, TempFile)> {
 /// On any error the temporary file is removed and `path` is untouched.
 /// Not an fsync: like `np.save`, durability across a power cut is left to
 /// the OS; atomicity for readers and against failed writes is what it gives.
+/// A symlink is written through, as a plain save would: its target is replaced.
 pub(crate) fn write_atomically(
     path: &Path,
     write: impl FnOnce(&mut File) -> Result<()>,
 ) -> Result<()> {
+    let is_link = fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    let resolved = if is_link {
+        fs::canonicalize(path).ok()
+    } else {
+        None
+    };
+    let path = resolved.as_deref().unwrap_or(path);
     let (mut file, mut temp) = create_temp(path)?;
     write(&mut file)?;
     drop(file);

@@ -1,0 +1,187 @@
+//! The elementary functions the elementwise kernels call, per float type.
+//! For `f32`, `exp`, `tanh` and `sigmoid` are branch-free polynomial forms
+//! that compile to SIMD inside the kernels' loops (std's `expf` is one libm
+//! call per element, several times slower than PyTorch's vectorised SLEEF);
+//! for `f64`, std's functions. The tests bound their error in ulps against
+//! `f64` references.
+
+use super::erf::erf_f64;
+use ferrograd_storage::FloatElement;
+
+/// The functions whose fastest form differs between `f32` and `f64`.
+pub(crate) trait FloatMath: FloatElement {
+    /// `e^x`.
+    fn exp_k(self) -> Self;
+    /// `tanh(x)`.
+    fn tanh_k(self) -> Self;
+    /// `1 / (1 + e^-x)`.
+    fn sigmoid_k(self) -> Self;
+    /// The error function.
+    fn erf_k(self) -> Self;
+}
+
+impl FloatMath for f32 {
+    #[inline(always)]
+    fn exp_k(self) -> f32 {
+        exp_f32(self)
+    }
+    #[inline(always)]
+    fn tanh_k(self) -> f32 {
+        tanh_f32(self)
+    }
+    #[inline(always)]
+    fn sigmoid_k(self) -> f32 {
+        1.0 / (1.0 + exp_f32(-self))
+    }
+    #[inline]
+    fn erf_k(self) -> f32 {
+        erf_f64(self as f64) as f32
+    }
+}
+
+impl FloatMath for f64 {
+    #[inline]
+    fn exp_k(self) -> f64 {
+        self.exp()
+    }
+    #[inline]
+    fn tanh_k(self) -> f64 {
+        self.tanh()
+    }
+    #[inline]
+    fn sigmoid_k(self) -> f64 {
+        1.0 / (1.0 + (-self).exp())
+    }
+    #[inline]
+    fn erf_k(self) -> f64 {
+        erf_f64(self)
+    }
+}
+
+/// `1.5 * 2^23`: adding it rounds an `f32` below `2^22` to an integer, which
+/// then sits in the low mantissa bits.
+const ROUND_MAGIC: f32 = 12_582_912.0;
+const LOG2_E: f32 = std::f32::consts::LOG2_E;
+/// `ln 2` split so that `n * LN2_HI` is exact for `|n| < 2^9`.
+const LN2_HI: f32 = 0.693_145_75;
+const LN2_LO: f32 = 1.428_606_8e-6;
+
+/// `x = n ln2 + r` with `|r| <= ln2 / 2`: returns `(n, r)`, `n` as an integer.
+/// `x` must lie in `[-2^21, 2^21]`.
+#[inline(always)]
+fn reduce_ln2(x: f32) -> (i32, f32) {
+    let shifted = x * LOG2_E + ROUND_MAGIC;
+    let n = shifted - ROUND_MAGIC;
+    let n_int = shifted.to_bits() as i32 - ROUND_MAGIC.to_bits() as i32;
+    (n_int, x - n * LN2_HI - n * LN2_LO)
+}
+
+/// `2^n` for `n` in `[-126, 127]`.
+#[inline(always)]
+fn pow2(n: i32) -> f32 {
+    f32::from_bits(((n + 127) as u32) << 23)
+}
+
+/// `e^r - 1` for `|r| <= ln2 / 2` (Taylor to degree 7: error below 0.1 ulp).
+#[inline(always)]
+fn expm1_reduced(r: f32) -> f32 {
+    let p = 1.0 / 5040.0;
+    let p = p * r + 1.0 / 720.0;
+    let p = p * r + 1.0 / 120.0;
+    let p = p * r + 1.0 / 24.0;
+    let p = p * r + 1.0 / 6.0;
+    let p = p * r + 0.5;
+    r + r * r * p
+}
+
+/// `e^x` in `f32`, at most 2 ulp from the exact value, branch-free (NaN in,
+/// NaN out; overflow gives `inf`, underflow gradual denormals then 0).
+#[inline(always)]
+pub(crate) fn exp_f32(x: f32) -> f32 {
+    // Past these bounds the result is already inf / 0; clamping keeps 2^n
+    // representable. Comparisons (not f32::max) so NaN passes through.
+    let x = if x < -104.0 { -104.0 } else { x };
+    let x = if x > 89.0 { 89.0 } else { x };
+    let (n, r) = reduce_ln2(x);
+    let p = 1.0 + expm1_reduced(r);
+    // 2^n in two factors, each a normal float, so denormal results round once.
+    let half = n >> 1;
+    p * pow2(half) * pow2(n - half)
+}
+
+/// `e^x - 1` in `f32` for `x` in `[0, 19]`.
+#[inline(always)]
+fn expm1_nonneg_f32(x: f32) -> f32 {
+    let (n, r) = reduce_ln2(x);
+    let scale = pow2(n);
+    scale * expm1_reduced(r) + (scale - 1.0)
+}
+
+/// `tanh(x)` in `f32` as `E / (E + 2)` with `E = e^(2|x|) - 1`, which has no
+/// cancellation anywhere; the sign is copied back. Branch-free.
+#[inline(always)]
+pub(crate) fn tanh_f32(x: f32) -> f32 {
+    let a = x.abs();
+    // tanh(9.1) rounds to 1 in f32; the bound keeps E finite.
+    let a = if a > 9.1 { 9.1 } else { a };
+    let e = expm1_nonneg_f32(a + a);
+    let t = e / (e + 2.0);
+    f32::from_bits(t.to_bits() | (x.to_bits() & 0x8000_0000))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Distance in ulps between an `f32` and the exact value (as `f64`).
+    fn ulps(got: f32, exact: f64) -> f64 {
+        if got as f64 == exact || (got.is_nan() && exact.is_nan()) {
+            return 0.0;
+        }
+        let rounded = exact as f32;
+        // The spacing of f32 values around the exact result (denormals included).
+        let spacing = (f32::from_bits(rounded.abs().to_bits() + 1) - rounded.abs()) as f64;
+        (got as f64 - exact).abs() / spacing
+    }
+
+    fn max_ulps(f: impl Fn(f32) -> f32, exact: impl Fn(f64) -> f64, lo: f32, hi: f32) -> f64 {
+        let steps = 200_000;
+        (0..=steps)
+            .map(|i| lo + (hi - lo) * (i as f32 / steps as f32))
+            .map(|x| ulps(f(x), exact(x as f64)))
+            .fold(0.0, f64::max)
+    }
+
+    #[test]
+    fn exp_is_within_two_ulps_over_its_whole_range() {
+        assert!(max_ulps(exp_f32, f64::exp, -87.0, 88.7) <= 2.0);
+        assert!(max_ulps(exp_f32, f64::exp, -1.0, 1.0) <= 2.0);
+        // Denormal results: within one denormal step.
+        assert!(max_ulps(exp_f32, f64::exp, -103.0, -87.5) <= 1.0);
+    }
+
+    #[test]
+    fn exp_handles_the_special_values() {
+        assert_eq!(exp_f32(0.0), 1.0);
+        assert_eq!(exp_f32(89.0), f32::INFINITY);
+        assert_eq!(exp_f32(f32::INFINITY), f32::INFINITY);
+        assert_eq!(exp_f32(-110.0), 0.0);
+        assert_eq!(exp_f32(f32::NEG_INFINITY), 0.0);
+        assert!(exp_f32(f32::NAN).is_nan());
+        assert_eq!(exp_f32(1.0), std::f32::consts::E);
+    }
+
+    #[test]
+    fn tanh_and_sigmoid_are_within_three_ulps() {
+        assert!(max_ulps(tanh_f32, f64::tanh, -10.0, 10.0) <= 3.0);
+        assert!(max_ulps(tanh_f32, f64::tanh, -1e-3, 1e-3) <= 3.0);
+        let sigmoid = |x: f64| 1.0 / (1.0 + (-x).exp());
+        assert!(max_ulps(f32::sigmoid_k, sigmoid, -80.0, 20.0) <= 3.0);
+        assert_eq!(tanh_f32(-0.0).to_bits(), (-0.0f32).to_bits());
+        assert_eq!(tanh_f32(f32::INFINITY), 1.0);
+        assert_eq!(tanh_f32(f32::NEG_INFINITY), -1.0);
+        assert!(tanh_f32(f32::NAN).is_nan());
+        assert_eq!(f32::sigmoid_k(-200.0), 0.0);
+        assert_eq!(f32::sigmoid_k(200.0), 1.0);
+    }
+}
