@@ -1,9 +1,10 @@
 //! NumPy-style basic indexing: the [`TensorIndex`] entries, the [`s!`](crate::s)
 //! macro that writes them, and [`Tensor::index`], which turns them into a
-//! view (a chain of `select`, `slice` and `unsqueeze`, so autograd follows).
+//! view: a chain of `select`, `slice` and `unsqueeze` when autograd must
+//! record it, else one view of the composed [`Layout`].
 
 use crate::Tensor;
-use ferrograd_storage::{Error, Result};
+use ferrograd_storage::{Error, Layout, Result};
 use std::ops::{Range, RangeFrom, RangeFull, RangeInclusive, RangeTo, RangeToInclusive};
 
 /// One entry of a NumPy-style index, as in `t[1, 2:5, ::-1, ..., None]`.
@@ -223,7 +224,8 @@ impl Tensor {
     /// (removing the dim), slices keep it (any non-zero step; a negative step
     /// gives a negative stride), `...` stands for the dims not named,
     /// `NewAxis` inserts a size-1 dim, and dims left over are kept whole.
-    /// Gradients flow back through the view.
+    /// Gradients flow back through the view. An index that changes nothing
+    /// (`s![]`, `s![..]`, `s![...]`) returns `self`.
     ///
     /// Errors follow PyTorch: too many indices, more than one ellipsis, a zero
     /// step, an integer out of range (named with the dim of `self` it indexes).
@@ -265,45 +267,92 @@ impl Tensor {
                 format!("too many indices for tensor of dimension {ndim} (got {named}); index at most {ndim} dims, with ':' for those kept whole"),
             ));
         }
-        let mut out = self.clone();
-        // `dim` walks the dims of `out`, `src_dim` those of `self` (for messages).
-        let (mut dim, mut src_dim) = (0usize, 0usize);
-        for entry in index {
-            match *entry {
-                TensorIndex::Index(i) => {
-                    let size = out.shape()[dim];
-                    if i < -(size as isize) || i >= size as isize {
-                        return Err(Error::IndexOutOfBounds {
-                            index: i,
-                            dim: src_dim,
-                            size,
-                        });
-                    }
-                    out = out.select(dim as isize, i)?;
-                }
-                TensorIndex::Slice {
-                    start: None,
-                    stop: None,
-                    step: 1,
-                }
-                | TensorIndex::Full => dim += 1,
-                TensorIndex::Slice { start, stop, step } => {
-                    out = out.slice(dim as isize, start, stop, step)?;
-                    dim += 1;
-                }
-                TensorIndex::Ellipsis => {
-                    dim += ndim - named;
-                    src_dim += ndim - named;
-                    continue;
-                }
-                TensorIndex::NewAxis => {
-                    out = out.unsqueeze(dim as isize)?;
-                    dim += 1;
-                    continue;
-                }
-            }
-            src_dim += 1;
+        if !Tensor::needs_grad(&[self]) {
+            // Nothing to record: compose the layout, make one view.
+            let layout = apply(self.layout().clone(), index, ndim - named)?;
+            return Ok(if layout == *self.layout() {
+                self.clone()
+            } else {
+                self.view_with_layout(layout)
+            });
         }
-        Ok(out)
+        apply(self.clone(), index, ndim - named)
     }
+}
+
+/// What an index applies to: a [`Tensor`] (each step a recorded view op)
+/// or a bare [`Layout`] (when there is no graph to record).
+trait Indexable: Sized {
+    fn shape(&self) -> &[usize];
+    /// Applies one `Index`, `Slice` or `NewAxis` entry at `dim`.
+    fn apply_at(&self, dim: usize, entry: TensorIndex) -> Result<Self>;
+}
+
+impl Indexable for Tensor {
+    fn shape(&self) -> &[usize] {
+        Tensor::shape(self)
+    }
+    fn apply_at(&self, dim: usize, entry: TensorIndex) -> Result<Self> {
+        match entry {
+            TensorIndex::Index(i) => self.select(dim as isize, i),
+            TensorIndex::Slice { start, stop, step } => self.slice(dim as isize, start, stop, step),
+            _ => self.unsqueeze(dim as isize),
+        }
+    }
+}
+
+impl Indexable for Layout {
+    fn shape(&self) -> &[usize] {
+        Layout::shape(self)
+    }
+    fn apply_at(&self, dim: usize, entry: TensorIndex) -> Result<Self> {
+        match entry {
+            TensorIndex::Index(i) => self.select(dim, i),
+            TensorIndex::Slice { start, stop, step } => self.slice(dim, start, stop, step),
+            _ => Ok(self.unsqueeze(dim)),
+        }
+    }
+}
+
+/// Applies checked `index` entries left to right; `...` stands for `spread` dims.
+fn apply<V: Indexable>(mut out: V, index: &[TensorIndex], spread: usize) -> Result<V> {
+    // `dim` walks the dims of `out`, `src_dim` those of the input (for messages).
+    let (mut dim, mut src_dim) = (0usize, 0usize);
+    for entry in index {
+        match *entry {
+            TensorIndex::Index(i) => {
+                let size = out.shape()[dim];
+                if i < -(size as isize) || i >= size as isize {
+                    return Err(Error::IndexOutOfBounds {
+                        index: i,
+                        dim: src_dim,
+                        size,
+                    });
+                }
+                out = out.apply_at(dim, *entry)?;
+            }
+            TensorIndex::Slice {
+                start: None,
+                stop: None,
+                step: 1,
+            }
+            | TensorIndex::Full => dim += 1,
+            TensorIndex::Slice { .. } => {
+                out = out.apply_at(dim, *entry)?;
+                dim += 1;
+            }
+            TensorIndex::Ellipsis => {
+                dim += spread;
+                src_dim += spread;
+                continue;
+            }
+            TensorIndex::NewAxis => {
+                out = out.apply_at(dim, *entry)?;
+                dim += 1;
+                continue;
+            }
+        }
+        src_dim += 1;
+    }
+    Ok(out)
 }

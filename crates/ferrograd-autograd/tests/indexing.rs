@@ -166,13 +166,23 @@ fn gradient_of_a_reversed_view_is_ones() {
         .unwrap()
         .requires_grad_(true)
         .unwrap();
-    x.index(s![.., ..;-1]).unwrap().sum().unwrap().backward().unwrap();
+    x.index(s![.., ..;-1])
+        .unwrap()
+        .sum()
+        .unwrap()
+        .backward()
+        .unwrap();
     assert_eq!(x.grad().unwrap().to_vec::<f32>().unwrap(), vec![1.0; 12]);
     let y = Tensor::zeros(&[3, 4], DType::F64)
         .unwrap()
         .requires_grad_(true)
         .unwrap();
-    y.index(s![1.., 1]).unwrap().sum().unwrap().backward().unwrap();
+    y.index(s![1.., 1])
+        .unwrap()
+        .sum()
+        .unwrap()
+        .backward()
+        .unwrap();
     let mut want = vec![0.0; 12];
     want[5] = 1.0;
     want[9] = 1.0;

@@ -1,10 +1,20 @@
 //! Materialising strided views: [`gather_contiguous`] reads any layout into a
-//! row-major vector (memcpy rows where possible, cache-blocked tiles for
-//! transposes), [`copy_into_strided`] writes values into a strided destination.
+//! row-major vector, [`copy_into_strided`] writes values into a strided
+//! destination.
+//!
+//! A gather first merges the layout's dims ([`Layout::coalesced`]), then walks
+//! output rows: a memcpy per row where the source rows are contiguous, a
+//! reversed copy where they run backwards, and cache-blocked tiles when the
+//! source walks fastest along another dim (a transpose). Large gathers split
+//! their output along dim 0 across rayon's threads, which also spreads the
+//! page faults of the fresh output buffer.
 
-use super::for_each_offset_pair;
-use crate::{Element, Layout};
+use super::{for_each_offset_pair, PARALLEL_THRESHOLD};
+use crate::{contiguous_strides, Element, Layout};
+use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
+/// Side of the square tiles a transposing gather copies at a time.
 const TILE: usize = 32;
 
 /// Reads the elements of `layout` over `src` into a new row-major vector.
@@ -14,50 +24,222 @@ const TILE: usize = 32;
 /// let data = [0, 1, 2, 3, 4, 5];
 /// let t = Layout::contiguous(&[2, 3]).transpose(0, 1);
 /// assert_eq!(gather_contiguous(&data, &t), vec![0, 3, 1, 4, 2, 5]);
+/// let flipped = Layout::contiguous(&[2, 3]).flip(&[1]);
+/// assert_eq!(gather_contiguous(&data, &flipped), vec![2, 1, 0, 5, 4, 3]);
 /// ```
+///
+/// # Panics
+/// If `layout` reaches past the end of `src` (a [`Layout`] built for another storage).
 pub fn gather_contiguous<T: Element>(src: &[T], layout: &Layout) -> Vec<T> {
     let numel = layout.numel();
-    if let Some(start) = layout.contiguous_offset() {
-        return src[start..start + numel].to_vec();
+    match layout.contiguous_offset() {
+        _ if numel == 0 => return Vec::new(),
+        Some(start) if numel < PARALLEL_THRESHOLD => return src[start..start + numel].to_vec(),
+        _ => {}
     }
+    let (_, end) = layout.span();
+    assert!(
+        end <= src.len(),
+        "layout {layout:?} reaches element {end} of a storage of {} elements",
+        src.len()
+    );
     let (shape, strides) = layout.coalesced();
-    let mut out = Vec::with_capacity(numel);
-    let base = layout.offset() as isize;
-    match (shape.len(), strides.last()) {
-        (_, Some(&1)) => {
-            // Rows are contiguous: copy row by row.
-            let row = *shape.last().unwrap();
-            let outer = Layout::new(
-                shape[..shape.len() - 1].to_vec(),
-                strides[..strides.len() - 1].to_vec(),
-                base as usize,
-            );
-            outer.for_each_offset(|o| out.extend_from_slice(&src[o..o + row]));
+    let strided = Strided {
+        shape: &shape,
+        strides: &strides,
+        offset: layout.offset(),
+    };
+    let mut out = fresh_vec(numel);
+    let slots = &mut out.spare_capacity_mut()[..numel];
+    if numel >= PARALLEL_THRESHOLD {
+        strided.gather_parallel(src, slots);
+    } else {
+        strided.gather_into(src, slots);
+    }
+    // SAFETY: every gather path writes each of the `numel` slots.
+    unsafe { out.set_len(numel) };
+    out
+}
+
+/// Buffers from this size up ask for huge pages.
+const HUGE_PAGE_MIN_BYTES: usize = 4 << 20;
+
+/// An empty vector with room for `n` elements. A large one asks Linux to back
+/// it with huge pages: faulting in a fresh buffer 4 KiB at a time can cost
+/// more than the copy that fills it.
+fn fresh_vec<T>(n: usize) -> Vec<T> {
+    let out = Vec::with_capacity(n);
+    let bytes = n * std::mem::size_of::<T>();
+    if bytes >= HUGE_PAGE_MIN_BYTES {
+        advise_huge_pages(out.as_ptr() as usize, bytes);
+    }
+    out
+}
+
+#[cfg(target_os = "linux")]
+fn advise_huge_pages(start: usize, len: usize) {
+    extern "C" {
+        fn madvise(
+            addr: *mut std::ffi::c_void,
+            len: usize,
+            advice: std::ffi::c_int,
+        ) -> std::ffi::c_int;
+    }
+    const MADV_HUGEPAGE: std::ffi::c_int = 14;
+    const PAGE: usize = 4096;
+    let (first, end) = (start.next_multiple_of(PAGE), (start + len) / PAGE * PAGE);
+    if end > first {
+        // SAFETY: the pages lie inside an allocation the caller owns and has
+        // not handed out; MADV_HUGEPAGE changes only how the kernel backs
+        // them, never their contents, and a failure leaves them as they were.
+        unsafe { madvise(first as *mut std::ffi::c_void, end - first, MADV_HUGEPAGE) };
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn advise_huge_pages(_start: usize, _len: usize) {}
+
+/// A coalesced strided source: element `i` (row-major over `shape`) is at
+/// `offset + Σ i[d] * strides[d]`.
+struct Strided<'a> {
+    shape: &'a [usize],
+    strides: &'a [isize],
+    offset: usize,
+}
+
+impl Strided<'_> {
+    /// Splits the output along dim 0 into chunks for rayon's threads; each
+    /// gathers its rows (whole tiles where dim 0 is tiled) into its part.
+    fn gather_parallel<T: Element>(&self, src: &[T], dst: &mut [MaybeUninit<T>]) {
+        let rows = self.shape[0];
+        let row_len = dst.len() / rows;
+        let mut per_chunk = rows.div_ceil(4 * rayon::current_num_threads()).max(1);
+        if self.tiled_dim() == Some(0) {
+            per_chunk = per_chunk.next_multiple_of(TILE);
         }
-        (2, _) => {
-            let (rows, cols) = (shape[0], shape[1]);
-            let (rs, cs) = (strides[0], strides[1]);
-            // SAFETY: every element in 0..rows*cols is written below before use.
-            let dst = out.spare_capacity_mut();
-            for r0 in (0..rows).step_by(TILE) {
-                for c0 in (0..cols).step_by(TILE) {
-                    for r in r0..(r0 + TILE).min(rows) {
-                        let row_base = base + r as isize * rs;
-                        for c in c0..(c0 + TILE).min(cols) {
-                            dst[r * cols + c].write(src[(row_base + c as isize * cs) as usize]);
-                        }
+        dst.par_chunks_mut(per_chunk * row_len)
+            .enumerate()
+            .for_each(|(i, chunk)| {
+                let mut shape = self.shape.to_vec();
+                shape[0] = chunk.len() / row_len;
+                let first = i * per_chunk;
+                let part = Strided {
+                    shape: &shape,
+                    strides: self.strides,
+                    offset: (self.offset as isize + first as isize * self.strides[0]) as usize,
+                };
+                part.gather_into(src, chunk);
+            });
+    }
+
+    /// The dim tiled against the last one, when the source rows are not
+    /// adjacent elements: the dim (other than the last) the source walks
+    /// fastest along, if faster than along the last. Broadcast dims (stride 0)
+    /// never count.
+    fn tiled_dim(&self) -> Option<usize> {
+        let last = self.shape.len().checked_sub(1)?;
+        let along_row = self.strides[last].unsigned_abs();
+        if along_row <= 1 {
+            return None;
+        }
+        (0..last)
+            .filter(|&d| self.strides[d] != 0)
+            .min_by_key(|&d| self.strides[d].unsigned_abs())
+            .filter(|&d| self.strides[d].unsigned_abs() < along_row)
+    }
+
+    /// Writes every element, row-major, into `dst` (`dst.len()` is the element count).
+    fn gather_into<T: Element>(&self, src: &[T], dst: &mut [MaybeUninit<T>]) {
+        let Some(last) = self.shape.len().checked_sub(1) else {
+            dst[0].write(src[self.offset]);
+            return;
+        };
+        let dst_strides = contiguous_strides(self.shape);
+        let (n, stride) = (self.shape[last], self.strides[last]);
+        match self.tiled_dim() {
+            Some(k) => {
+                let outer: Vec<usize> = (0..last).filter(|&d| d != k).collect();
+                let pick = |v: &[isize]| outer.iter().map(|&d| v[d]).collect::<Vec<_>>();
+                let outer_shape: Vec<usize> = outer.iter().map(|&d| self.shape[d]).collect();
+                let block = Block {
+                    rows: self.shape[k],
+                    cols: n,
+                    src_strides: (self.strides[k], stride),
+                    dst_row_stride: dst_strides[k] as usize,
+                };
+                for_each_offset_pair(
+                    &outer_shape,
+                    (&pick(self.strides), self.offset),
+                    (&pick(&dst_strides), 0),
+                    |s, d| block.copy(src, s, dst, d),
+                );
+            }
+            None => for_each_offset_pair(
+                &self.shape[..last],
+                (&self.strides[..last], self.offset),
+                (&dst_strides[..last], 0),
+                |s, d| copy_row(src, s, stride, &mut dst[d..d + n]),
+            ),
+        }
+    }
+}
+
+/// Copies `dst.len()` elements of `src` starting at `start`, `stride` apart.
+#[inline]
+fn copy_row<T: Element>(src: &[T], start: usize, stride: isize, dst: &mut [MaybeUninit<T>]) {
+    let n = dst.len();
+    match stride {
+        1 => {
+            for (d, &s) in dst.iter_mut().zip(&src[start..start + n]) {
+                d.write(s);
+            }
+        }
+        -1 => {
+            for (d, &s) in dst.iter_mut().zip(src[start + 1 - n..=start].iter().rev()) {
+                d.write(s);
+            }
+        }
+        _ => {
+            for (k, d) in dst.iter_mut().enumerate() {
+                d.write(src[(start as isize + k as isize * stride) as usize]);
+            }
+        }
+    }
+}
+
+/// A 2-D transposing copy, done tile by tile so that both the rows read and
+/// the rows written stay in cache.
+struct Block {
+    rows: usize,
+    cols: usize,
+    /// Source strides of a row step and a column step.
+    src_strides: (isize, isize),
+    /// Destination distance between rows (columns are adjacent).
+    dst_row_stride: usize,
+}
+
+impl Block {
+    fn copy<T: Element>(
+        &self,
+        src: &[T],
+        src_at: usize,
+        dst: &mut [MaybeUninit<T>],
+        dst_at: usize,
+    ) {
+        let (rs, cs) = self.src_strides;
+        for r0 in (0..self.rows).step_by(TILE) {
+            for c0 in (0..self.cols).step_by(TILE) {
+                let c1 = (c0 + TILE).min(self.cols);
+                for r in r0..(r0 + TILE).min(self.rows) {
+                    let s = src_at as isize + r as isize * rs;
+                    let d = dst_at + r * self.dst_row_stride;
+                    for (c, slot) in (c0..c1).zip(&mut dst[d + c0..d + c1]) {
+                        slot.write(src[(s + c as isize * cs) as usize]);
                     }
                 }
             }
-            // SAFETY: the tiles above cover every index below rows * cols.
-            unsafe { out.set_len(rows * cols) };
-        }
-        _ => {
-            let l = Layout::new(shape, strides, layout.offset());
-            l.for_each_offset(|o| out.push(src[o]));
         }
     }
-    out
 }
 
 /// Writes `values` (row-major, `dst_layout.numel()` of them, or one value to
@@ -88,27 +270,103 @@ pub fn copy_into_strided<T: Element>(
 mod tests {
     use super::*;
 
+    /// The elements of `layout`, row-major, by explicit stride arithmetic.
+    fn naive<T: Copy>(data: &[T], layout: &Layout) -> Vec<T> {
+        (0..layout.numel())
+            .map(|mut flat| {
+                let mut at = layout.offset() as isize;
+                for d in (0..layout.ndim()).rev() {
+                    at += (flat % layout.shape()[d]) as isize * layout.strides()[d];
+                    flat /= layout.shape()[d];
+                }
+                data[at as usize]
+            })
+            .collect()
+    }
+
+    fn check(layouts: &[Layout]) {
+        for l in layouts {
+            let data: Vec<i32> = (0..l.span().1 as i32).collect();
+            assert_eq!(gather_contiguous(&data, l), naive(&data, l), "{l:?}");
+        }
+    }
+
     #[test]
     fn gathers_every_layout_kind() {
-        let data: Vec<i32> = (0..24).collect();
         let base = Layout::contiguous(&[2, 3, 4]);
-        let cases = [
+        check(&[
             base.permute(&[2, 0, 1]).unwrap(),
             base.flip(&[1]),
             base.slice(2, None, None, -2).unwrap(),
             base.transpose(1, 2),
             base.select(1, 1).unwrap(),
-        ];
-        for l in cases {
-            let mut want = vec![];
-            l.for_each_offset(|o| want.push(data[o]));
-            assert_eq!(gather_contiguous(&data, &l), want, "{l:?}");
-        }
-        let big = Layout::contiguous(&[70, 45]).transpose(0, 1);
-        let data: Vec<i32> = (0..70 * 45).collect();
-        let mut want = vec![];
-        big.for_each_offset(|o| want.push(data[o]));
-        assert_eq!(gather_contiguous(&data, &big), want);
+            Layout::contiguous(&[70, 45]).transpose(0, 1),
+            Layout::contiguous(&[0, 5]).transpose(0, 1),
+        ]);
+    }
+
+    #[test]
+    fn tiles_transposes_with_any_stride_signs() {
+        let m = Layout::contiguous(&[45, 70]);
+        check(&[
+            m.transpose(0, 1).flip(&[0]),
+            m.transpose(0, 1).flip(&[1]),
+            m.transpose(0, 1).flip(&[0, 1]),
+            m.flip(&[1]),
+            m.flip(&[0]),
+        ]);
+        let cube = Layout::contiguous(&[40, 30, 50]);
+        check(&[
+            cube.permute(&[2, 1, 0]).unwrap(),
+            cube.permute(&[0, 2, 1]).unwrap().flip(&[0, 2]),
+            cube.permute(&[1, 2, 0])
+                .unwrap()
+                .slice(2, None, None, -3)
+                .unwrap(),
+        ]);
+        let nchw = Layout::contiguous(&[6, 7, 8, 9]);
+        check(&[
+            nchw.permute(&[0, 2, 3, 1]).unwrap(),
+            nchw.permute(&[3, 1, 2, 0]).unwrap().flip(&[1]),
+        ]);
+    }
+
+    #[test]
+    fn large_gathers_split_across_threads_correctly() {
+        const _: () = assert!(300 * 257 >= PARALLEL_THRESHOLD);
+        let m = Layout::contiguous(&[257, 300]);
+        let t = m.transpose(0, 1);
+        check(&[
+            t.clone(),
+            t.flip(&[0]),
+            t.flip(&[1]),
+            m.flip(&[0, 1]),
+            m.flip(&[1]),
+            m.slice(1, Some(1), None, 3).unwrap(),
+            Layout::contiguous(&[16, 40, 30, 20])
+                .permute(&[0, 2, 3, 1])
+                .unwrap(),
+            Layout::contiguous(&[3, 20000]).transpose(0, 1),
+            m.clone(),
+            m.narrow(0, 1, 200).unwrap(),
+        ]);
+    }
+
+    #[test]
+    fn repeats_broadcast_elements() {
+        let row = Layout::contiguous(&[1, 500])
+            .broadcast_to(&[300, 500])
+            .unwrap();
+        let column = Layout::contiguous(&[300, 1])
+            .broadcast_to(&[300, 500])
+            .unwrap();
+        check(&[row, column.clone(), column.transpose(0, 1)]);
+    }
+
+    #[test]
+    #[should_panic(expected = "reaches element 6 of a storage of 5 elements")]
+    fn refuses_a_layout_past_the_storage() {
+        gather_contiguous(&[0u8; 5], &Layout::contiguous(&[2, 3]).transpose(0, 1));
     }
 
     #[test]
