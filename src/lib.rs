@@ -16,6 +16,7 @@
 
 pub use ferrograd_autograd as autograd;
 pub use ferrograd_interop as interop;
+pub use ferrograd_nn as nn;
 pub use ferrograd_ops as ops;
 pub use ferrograd_storage as storage;
 
@@ -34,5 +35,6 @@ pub mod prelude {
         load_safetensors, save_safetensors, NumpyView, NumpyViewMut, TensorFromNdarray,
         TensorNumpyExt,
     };
+    pub use ferrograd_nn::prelude::*;
     pub use ferrograd_ops::prelude::*;
 }

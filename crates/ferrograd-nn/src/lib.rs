@@ -19,4 +19,10 @@ pub mod module;
 pub mod optim;
 
 /// The names a training loop uses.
-pub mod prelude {}
+pub mod prelude {
+    pub use crate::layers::{
+        AvgPool2d, BatchNorm2d, Conv2d, Conv2dConfig, Dropout, Embedding, Flatten, LayerNorm,
+        Linear, MaxPool2d, ReLU, Sequential, Sigmoid, Tanh, GELU,
+    };
+    pub use crate::module::{capture_activations, ForwardHook, Module};
+}
