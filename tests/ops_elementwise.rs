@@ -39,6 +39,14 @@ fn weights(t: &Tensor, f: fn(f64) -> f64) -> Tensor {
         .unwrap()
 }
 
+/// `sum(t · weights(t, f))`: the fixture's loss.
+fn weighted_loss(t: &Tensor, f: fn(f64) -> f64) -> Tensor {
+    t.try_mul(&weights(t, f))
+        .unwrap()
+        .sum_dims(&[], false)
+        .unwrap()
+}
+
 /// Same dtype and shape, and every value within `atol + rtol·|want|`
 /// (NaNs and infinities must match exactly).
 fn assert_close(got: &Tensor, want: &Tensor, rtol: f64, atol: f64, what: &str) {
@@ -58,6 +66,23 @@ fn assert_close(got: &Tensor, want: &Tensor, rtol: f64, atol: f64, what: &str) {
 
 fn assert_exact(got: &Tensor, want: &Tensor, what: &str) {
     assert_close(got, want, 0.0, 0.0, what);
+}
+
+/// A float64 leaf that requires grad.
+fn leaf(values: &[f64]) -> Tensor {
+    Tensor::from_slice(values, &[values.len()])
+        .unwrap()
+        .requires_grad_(true)
+        .unwrap()
+}
+
+/// Backward from the sum of `t`.
+fn backward_sum(t: &Tensor) {
+    t.sum_dims(&[], false).unwrap().backward().unwrap();
+}
+
+fn grad_of(t: &Tensor) -> Vec<f64> {
+    t.grad().unwrap().to_vec::<f64>().unwrap()
 }
 
 type Op = fn(&Tensor) -> Result<Tensor>;
@@ -137,11 +162,7 @@ fn unary_gradients_match_pytorch_to_second_order() {
     for &(name, base, op) in UNARY {
         let leaf = get(base).requires_grad_(true).unwrap();
         let out = op(&leaf).unwrap();
-        let loss = out
-            .try_mul(&weights(&out, f64::sin))
-            .unwrap()
-            .sum_dims(&[], false)
-            .unwrap();
+        let loss = weighted_loss(&out, f64::sin);
         let create = GradOptions {
             create_graph: true,
             ..Default::default()
@@ -153,11 +174,7 @@ fn unary_gradients_match_pytorch_to_second_order() {
         if !SMOOTH.contains(&name) {
             continue;
         }
-        let loss2 = g
-            .try_mul(&weights(&g, f64::cos))
-            .unwrap()
-            .sum_dims(&[], false)
-            .unwrap();
+        let loss2 = weighted_loss(&g, f64::cos);
         let gg = grad(&[loss2], &[leaf], GradOptions::default()).unwrap()[0]
             .clone()
             .unwrap();
@@ -215,12 +232,7 @@ fn binary_values_and_gradients_match_pytorch() {
         let b = b.detach().requires_grad_(true).unwrap();
         let out = op(&a, &b).unwrap();
         assert_close(&out, &get(&format!("{name}.out")), 1e-13, 1e-15, name);
-        out.try_mul(&weights(&out, f64::sin))
-            .unwrap()
-            .sum_dims(&[], false)
-            .unwrap()
-            .backward()
-            .unwrap();
+        weighted_loss(&out, f64::sin).backward().unwrap();
         assert_close(
             &a.grad().unwrap(),
             &get(&format!("{name}.ga")),
@@ -240,44 +252,19 @@ fn binary_values_and_gradients_match_pytorch() {
 
 #[test]
 fn maximum_and_minimum_split_ties_evenly() {
-    let a = Tensor::from_vec(vec![1.0f64, 2.0, 3.0], &[3])
-        .unwrap()
-        .requires_grad_(true)
-        .unwrap();
-    let b = Tensor::from_vec(vec![1.0f64, 5.0, 0.0], &[3])
-        .unwrap()
-        .requires_grad_(true)
-        .unwrap();
-    a.maximum(&b)
-        .unwrap()
-        .sum_dims(&[], false)
-        .unwrap()
-        .backward()
-        .unwrap();
-    assert_eq!(
-        a.grad().unwrap().to_vec::<f64>().unwrap(),
-        vec![0.5, 0.0, 1.0]
-    );
-    assert_eq!(
-        b.grad().unwrap().to_vec::<f64>().unwrap(),
-        vec![0.5, 1.0, 0.0]
-    );
-    a.zero_grad();
-    b.zero_grad();
-    a.minimum(&b)
-        .unwrap()
-        .sum_dims(&[], false)
-        .unwrap()
-        .backward()
-        .unwrap();
-    assert_eq!(
-        a.grad().unwrap().to_vec::<f64>().unwrap(),
-        vec![0.5, 1.0, 0.0]
-    );
-    assert_eq!(
-        b.grad().unwrap().to_vec::<f64>().unwrap(),
-        vec![0.5, 0.0, 1.0]
-    );
+    type Binary = fn(&Tensor, &Tensor) -> Result<Tensor>;
+    let cases: [(Binary, [f64; 3], [f64; 3]); 2] = [
+        (|a, b| a.maximum(b), [0.5, 0.0, 1.0], [0.5, 1.0, 0.0]),
+        (|a, b| a.minimum(b), [0.5, 1.0, 0.0], [0.5, 0.0, 1.0]),
+    ];
+    for (op, want_a, want_b) in cases {
+        let (a, b) = (leaf(&[1.0, 2.0, 3.0]), leaf(&[1.0, 5.0, 0.0]));
+        backward_sum(&op(&a, &b).unwrap());
+        assert_eq!(
+            (grad_of(&a), grad_of(&b)),
+            (want_a.to_vec(), want_b.to_vec())
+        );
+    }
 }
 
 #[test]
@@ -298,12 +285,7 @@ fn in_place_clamp_and_relu_match_pytorch() {
             "{name}: in place"
         );
         assert_close(&z, &get(&format!("{name}.out")), 0.0, 0.0, name);
-        z.try_mul(&weights(&z, f64::sin))
-            .unwrap()
-            .sum_dims(&[], false)
-            .unwrap()
-            .backward()
-            .unwrap();
+        weighted_loss(&z, f64::sin).backward().unwrap();
         assert_close(
             &leaf.grad().unwrap(),
             &get(&format!("{name}.grad")),
@@ -469,19 +451,19 @@ fn edge_values_and_the_whole_f32_range_match_pytorch() {
 
 // ----- gradcheck -----
 
-/// A fixed, irregular f64 input whose values keep `gap` away from the kinks
-/// at 0 and at ±0.5 (where the clamps below cut).
+/// Where the piecewise ops of `UNARY` bend (relu at 0, the clamps' bounds).
+const KINKS: [f64; 6] = [-0.5, -0.3, 0.0, 0.2, 0.5, 1.0];
+
+/// A fixed, irregular f64 input whose values keep away from the `KINKS`.
 fn input(shape: &[usize], seed: u64) -> Tensor {
     let n: usize = shape.iter().product();
     let data: Vec<f64> = (0..n)
         .map(|i| {
-            let v = ((i as u64 * 7919 + seed * 104_729) % 1000) as f64 / 250.0 - 2.0;
-            let near = |k: f64| (v - k).abs() < 0.1;
-            if near(0.0) || near(0.5) || near(-0.5) {
-                v + 0.25
-            } else {
-                v
+            let mut v = ((i as u64 * 7919 + seed * 104_729) % 1000) as f64 / 250.0 - 2.0;
+            while KINKS.iter().any(|k| (v - k).abs() < 0.05) {
+                v += 0.07;
             }
+            v
         })
         .collect();
     Tensor::from_vec(data, shape)
@@ -577,67 +559,35 @@ fn gradcheck_in_place_clamp_and_relu() {
 #[test]
 fn pow_follows_pytorchs_edge_rules() {
     // 0^0 = 1, and the exponent's gradient is 0 where the base is 0 and e >= 0.
-    let a = Tensor::from_vec(vec![0.0f64, 0.0, 2.0], &[3])
-        .unwrap()
-        .requires_grad_(true)
-        .unwrap();
-    let e = Tensor::from_vec(vec![0.0f64, 1.0, 3.0], &[3])
-        .unwrap()
-        .requires_grad_(true)
-        .unwrap();
+    let (a, e) = (leaf(&[0.0, 0.0, 2.0]), leaf(&[0.0, 1.0, 3.0]));
     let y = a.pow(&e).unwrap();
     assert_eq!(y.to_vec::<f64>().unwrap(), vec![1.0, 0.0, 8.0]);
-    y.sum_dims(&[], false).unwrap().backward().unwrap();
-    assert_eq!(
-        a.grad().unwrap().to_vec::<f64>().unwrap(),
-        vec![0.0, 1.0, 12.0]
-    );
-    assert_eq!(
-        e.grad().unwrap().to_vec::<f64>().unwrap(),
-        vec![0.0, 0.0, 8.0 * 2f64.ln()]
-    );
+    backward_sum(&y);
+    assert_eq!(grad_of(&a), vec![0.0, 1.0, 12.0]);
+    assert_eq!(grad_of(&e), vec![0.0, 0.0, 8.0 * 2f64.ln()]);
     // Integer powers with negative tensor exponents: 0 unless the base is ±1.
     let base = Tensor::from_vec(vec![2i64, 1, -1, -1], &[4]).unwrap();
     let exps = Tensor::from_vec(vec![-1i64, -3, -3, -2], &[4]).unwrap();
-    assert_eq!(
-        base.pow(&exps).unwrap().to_vec::<i64>().unwrap(),
-        vec![0, 1, -1, 1]
-    );
+    let powers = base.pow(&exps).unwrap().to_vec::<i64>().unwrap();
+    assert_eq!(powers, vec![0, 1, -1, 1]);
     // A zero scalar exponent has a zero gradient.
-    let x = Tensor::from_vec(vec![0.0f64, 3.0], &[2])
-        .unwrap()
-        .requires_grad_(true)
-        .unwrap();
-    x.pow(0)
-        .unwrap()
-        .sum_dims(&[], false)
-        .unwrap()
-        .backward()
-        .unwrap();
-    assert_eq!(x.grad().unwrap().to_vec::<f64>().unwrap(), vec![0.0, 0.0]);
+    let x = leaf(&[0.0, 3.0]);
+    backward_sum(&x.pow(0).unwrap());
+    assert_eq!(grad_of(&x), vec![0.0, 0.0]);
 }
 
 #[test]
 fn clamp_follows_pytorchs_edge_rules() {
+    // NaN stays NaN; min > max makes everything max.
     let x = Tensor::from_vec(vec![f32::NAN, 5.0, -5.0], &[3]).unwrap();
-    let y = x
-        .clamp(Some(2.0.into()), Some(1.0.into()))
-        .unwrap()
-        .to_vec::<f32>()
-        .unwrap();
+    let y = x.clamp(Some(2.0.into()), Some(1.0.into())).unwrap();
+    let y = y.to_vec::<f32>().unwrap();
     assert!(y[0].is_nan());
-    assert_eq!(&y[1..], &[1.0, 1.0]); // min > max: everything becomes max
-                                      // The gradient is zero at the bounds themselves.
-    let x = Tensor::from_vec(vec![0.0f64, 0.5, 1.0], &[3])
-        .unwrap()
-        .requires_grad_(true)
-        .unwrap();
-    let y = x.clamp(Some(0.0.into()), Some(1.0.into())).unwrap();
-    y.sum_dims(&[], false).unwrap().backward().unwrap();
-    assert_eq!(
-        x.grad().unwrap().to_vec::<f64>().unwrap(),
-        vec![0.0, 1.0, 0.0]
-    );
+    assert_eq!(&y[1..], &[1.0, 1.0]);
+    // The gradient is zero at the bounds themselves.
+    let x = leaf(&[0.0, 0.5, 1.0]);
+    backward_sum(&x.clamp(Some(0.0.into()), Some(1.0.into())).unwrap());
+    assert_eq!(grad_of(&x), vec![0.0, 1.0, 0.0]);
 }
 
 #[test]

@@ -29,7 +29,7 @@ pub use activation::GeluApproximate;
 /// use ferrograd_ops::prelude::*;
 /// use ferrograd_autograd::{DType, Tensor};
 /// let x = Tensor::from_vec(vec![0.0f64, 1.0], &[2])?.requires_grad_(true)?;
-/// let y = x.exp()?.sum();
+/// let y = x.exp()?.sum()?;
 /// y.backward()?;
 /// assert_eq!(x.grad().unwrap().to_vec::<f64>()?, vec![1.0, 1f64.exp()]);
 /// let i = Tensor::from_vec(vec![1i64, 4], &[2])?;

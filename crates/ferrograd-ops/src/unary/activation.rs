@@ -5,11 +5,10 @@
 //! (`create_graph`), they are written with differentiable ops instead.
 
 use super::fast_math::FloatMath;
-use super::kernel::{
-    c, float_map, float_zip, num_map, record_unary, require_float, scale_grad, Save,
-};
+use super::kernel::{c, float_map, float_zip, num_map, record_unary, scale_grad, Save};
 use super::math::{erf, exp, sigmoid, tanh};
 use crate::compare::{where_, CompareOps};
+use crate::conv::require_float;
 use ferrograd_autograd::Tensor;
 use ferrograd_storage::cpu::unary_map_inplace;
 use ferrograd_storage::{with_num_dtype, DType, Error, Result};

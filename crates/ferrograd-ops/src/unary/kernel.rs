@@ -53,20 +53,6 @@ pub(crate) fn float_input(x: &Tensor) -> Result<Tensor> {
     }
 }
 
-/// Errors unless `x` is floating: for the activations PyTorch only defines
-/// on floats (`gelu`, `silu`, `softplus`, `leaky_relu`).
-pub(crate) fn require_float(op: &'static str, x: &Tensor) -> Result<()> {
-    if x.dtype().is_floating_point() {
-        return Ok(());
-    }
-    Err(Error::UnsupportedDType {
-        op,
-        dtype: x.dtype(),
-        hint: "It is defined for floating tensors only; convert the input with .float() first."
-            .into(),
-    })
-}
-
 /// Runs `$body` with `$v: $T` over every element of a floating tensor
 /// (`f32` or `f64`; anything else is an `Err`), giving a tensor of that type.
 macro_rules! float_map {
