@@ -5,7 +5,7 @@
 //! mismatch or corrupt file is an error that names the problem.
 
 use ferrograd::interop::npz::{load_npz, NpzReader};
-use ferrograd::nn::checkpoint::{self, load_state_dict, read_tensors, write_tensors};
+use ferrograd::nn::checkpoint::{self, load_state_dict, read_tensors, write_tensors, LoadOptions};
 use ferrograd::nn::layers::{BatchNorm2d, Conv2dConfig};
 use ferrograd::prelude::*;
 use std::collections::HashMap;
@@ -104,7 +104,7 @@ fn cnn_repr_matches_pytorch() {
 
 fn check_pytorch_parity(file: &str) {
     let model = cnn();
-    let keys = checkpoint::load(&model, fixture_path(file), true).unwrap();
+    let keys = checkpoint::load(&model, fixture_path(file)).unwrap();
     assert_eq!(keys, Default::default());
     model.eval();
     let x = reference("cnn.input");
@@ -134,7 +134,7 @@ fn pytorch_safetensors_weights_give_pytorch_outputs() {
 #[test]
 fn loaded_weights_have_pytorch_layouts() {
     let model = cnn();
-    checkpoint::load(&model, fixture_path("nn_cnn_state.npz"), true).unwrap();
+    checkpoint::load(&model, fixture_path("nn_cnn_state.npz")).unwrap();
     let state: HashMap<String, Tensor> = model.state_dict().into_iter().collect();
     assert_eq!(state["features.0.weight"].shape(), &[32, 1, 3, 3]);
     assert_eq!(state["features.3.weight"].shape(), &[64, 32, 3, 3]);
@@ -167,7 +167,7 @@ fn round_trip(ext: &str) {
     let (a, b) = (cnn(), cnn());
     checkpoint::save(&a, &path).unwrap();
     let params_before = b.parameters();
-    checkpoint::load(&b, &path, true).unwrap();
+    checkpoint::load(&b, &path).unwrap();
     assert_same_state(&a, &b);
     for (p, q) in params_before.iter().zip(b.parameters()) {
         assert!(p.same_tensor(&q) && q.requires_grad() && q.is_leaf());
@@ -208,7 +208,7 @@ fn buffers_round_trip_with_their_dtypes() {
             .1;
         assert_eq!((nbt.dtype(), nbt.shape()), (DType::I64, &[][..]));
         let b = BatchNorm2d::new(3).unwrap();
-        checkpoint::load(&b, &path, true).unwrap();
+        checkpoint::load(&b, &path).unwrap();
         assert_same_state(&a, &b);
         assert_eq!(
             b.num_batches_tracked
@@ -246,15 +246,16 @@ fn saving_replaces_the_file_atomically() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// The message of a strict load of `state` into a fresh CNN.
+fn strict_load_error(state: &[(String, Tensor)]) -> String {
+    cnn().load_state_dict(state).unwrap_err().to_string()
+}
+
 #[test]
 fn missing_key_is_named() {
-    let model = cnn();
-    let state: Vec<_> = cnn()
-        .state_dict()
-        .into_iter()
-        .filter(|(k, _)| k != "features.0.bias")
-        .collect();
-    let e = model.load_state_dict(&state, true).unwrap_err().to_string();
+    let mut state = cnn().state_dict();
+    state.retain(|(k, _)| k != "features.0.bias");
+    let e = strict_load_error(&state);
     assert!(
         e.contains("Error(s) in loading state_dict for Sequential:\n\tMissing key(s) in state_dict: \"features.0.bias\"."),
         "{e}"
@@ -263,13 +264,10 @@ fn missing_key_is_named() {
 
 #[test]
 fn unexpected_key_is_named() {
-    let model = cnn();
     let mut state = cnn().state_dict();
-    state.push((
-        "classifier.4.weight".into(),
-        Tensor::zeros(&[2], DType::F32).unwrap(),
-    ));
-    let e = model.load_state_dict(&state, true).unwrap_err().to_string();
+    let extra = Tensor::zeros(&[2], DType::F32).unwrap();
+    state.push(("classifier.4.weight".into(), extra));
+    let e = strict_load_error(&state);
     assert!(
         e.contains("Unexpected key(s) in state_dict: \"classifier.4.weight\"."),
         "{e}"
@@ -285,7 +283,7 @@ fn size_mismatch_is_named_and_nothing_is_copied() {
         .map(|p| p.to_vec::<f32>().unwrap())
         .collect();
     let e = model
-        .load_state_dict(&cnn().state_dict(), true)
+        .load_state_dict(&cnn().state_dict())
         .unwrap_err()
         .to_string();
     assert!(
@@ -296,7 +294,9 @@ fn size_mismatch_is_named_and_nothing_is_copied() {
         assert_eq!(p.to_vec::<f32>().unwrap(), b);
     }
     // a size mismatch is an error even without strict
-    assert!(model.load_state_dict(&cnn().state_dict(), false).is_err());
+    assert!(model
+        .load_state_dict_with(&cnn().state_dict(), LoadOptions::new().strict(false))
+        .is_err());
 }
 
 #[test]
@@ -308,7 +308,7 @@ fn all_problems_are_reported_together_in_pytorch_order() {
         .filter(|(k, _)| !k.ends_with("bias"))
         .collect();
     state.push(("extra".into(), Tensor::zeros(&[1], DType::F32).unwrap()));
-    let e = model.load_state_dict(&state, true).unwrap_err().to_string();
+    let e = model.load_state_dict(&state).unwrap_err().to_string();
     let missing = e.find("Missing key(s) in state_dict: \"features.0.bias\", \"features.3.bias\", \"classifier.0.bias\", \"classifier.2.bias\".").expect(&e);
     let unexpected = e
         .find("Unexpected key(s) in state_dict: \"extra\".")
@@ -329,7 +329,9 @@ fn non_strict_loads_matching_keys_and_reports_the_rest() {
         "head.weight".into(),
         Tensor::zeros(&[3], DType::F32).unwrap(),
     ));
-    let keys = b.load_state_dict(&state, false).unwrap();
+    let keys = b
+        .load_state_dict_with(&state, LoadOptions::new().strict(false))
+        .unwrap();
     assert_eq!(
         keys.missing_keys,
         [
@@ -353,7 +355,7 @@ fn loading_converts_dtypes_as_copy_does() {
         .into_iter()
         .map(|(k, t)| (k, t.double().unwrap()))
         .collect();
-    model.load_state_dict(&state, true).unwrap();
+    model.load_state_dict(&state).unwrap();
     for ((k, p), (_, s)) in model.state_dict().iter().zip(&state) {
         assert_eq!(p.dtype(), DType::F32, "{k}");
         assert!(max_abs_diff(p, s) < 1e-6, "{k}");
@@ -374,9 +376,7 @@ fn file_errors_name_the_file() {
     ] {
         let path = dir.join(name);
         std::fs::write(&path, bytes).unwrap();
-        let e = checkpoint::load(&model, &path, true)
-            .unwrap_err()
-            .to_string();
+        let e = checkpoint::load(&model, &path).unwrap_err().to_string();
         assert!(e.contains(name), "{name}: {e}");
     }
     // A truncated copy of a real checkpoint.
@@ -384,9 +384,9 @@ fn file_errors_name_the_file() {
         let whole = std::fs::read(fixture_path(&format!("nn_cnn_state.{ext}"))).unwrap();
         let path = dir.join(format!("truncated.{ext}"));
         std::fs::write(&path, &whole[..whole.len() / 2]).unwrap();
-        assert!(checkpoint::load(&model, &path, true).is_err(), "{ext}");
+        assert!(checkpoint::load(&model, &path).is_err(), "{ext}");
     }
-    let e = checkpoint::load(&model, dir.join("absent.npz"), true).unwrap_err();
+    let e = checkpoint::load(&model, dir.join("absent.npz")).unwrap_err();
     assert!(e.to_string().contains("absent.npz"), "{e}");
     let e = checkpoint::save(&model, dir.join("model.pt")).unwrap_err();
     assert!(
@@ -401,9 +401,7 @@ fn file_errors_name_the_file() {
 fn mismatched_checkpoint_file_names_file_and_key() {
     let model = cnn_with(3);
     let path = fixture_path("nn_cnn_state.safetensors");
-    let e = checkpoint::load(&model, &path, true)
-        .unwrap_err()
-        .to_string();
+    let e = checkpoint::load(&model, &path).unwrap_err().to_string();
     assert!(e.contains("nn_cnn_state.safetensors"), "{e}");
     assert!(e.contains("size mismatch for features.0.weight"), "{e}");
 }
@@ -414,7 +412,7 @@ fn loaded_model_trains() {
     load_state_dict(
         &model,
         &read_tensors(fixture_path("nn_cnn_state.npz")).unwrap(),
-        true,
+        LoadOptions::default(),
     )
     .unwrap();
     let x = reference("cnn.input");

@@ -11,14 +11,50 @@ use crate::module::Module;
 use ferrograd_autograd::{no_grad, Error, Result, Tensor};
 use std::path::Path;
 
+/// How to load a state dict. The default is PyTorch's `strict=True`: the
+/// state's keys must be exactly the model's. `strict(false)` loads the keys
+/// both have and reports the others.
+///
+/// ```
+/// use ferrograd_nn::checkpoint::LoadOptions;
+/// assert!(LoadOptions::default().strict);
+/// assert!(!LoadOptions::new().strict(false).strict);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Missing and unexpected keys are errors.
+    pub strict: bool,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions { strict: true }
+    }
+}
+
+impl LoadOptions {
+    /// Strict loading.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets `strict`.
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.strict = strict;
+        self
+    }
+}
+
 /// The keys a non-strict load skipped (`load_state_dict`'s return value).
 ///
 /// ```
+/// use ferrograd_nn::checkpoint::LoadOptions;
 /// use ferrograd_nn::module::Module;
 /// use ferrograd_nn::layers::Linear;
 /// let fc = Linear::new(3, 2)?;
 /// let weight_only: Vec<_> = fc.state_dict().into_iter().filter(|(k, _)| k == "weight").collect();
-/// let keys = fc.load_state_dict(&weight_only, false)?;
+/// assert!(fc.load_state_dict(&weight_only).is_err());
+/// let keys = fc.load_state_dict_with(&weight_only, LoadOptions::new().strict(false))?;
 /// assert_eq!(keys.missing_keys, ["bias"]);
 /// assert!(keys.unexpected_keys.is_empty());
 /// # Ok::<(), ferrograd_autograd::Error>(())
@@ -36,32 +72,33 @@ pub struct IncompatibleKeys {
 ///
 /// Every problem is found before anything is copied, and reported together
 /// in PyTorch's words: a key whose shape differs from the model's is always
-/// an error; with `strict`, so are keys the model has and `state` lacks, and
-/// keys `state` has and the model lacks. Without `strict` those are returned.
+/// an error; when `opts.strict` (the default), so are keys the model has and
+/// `state` lacks, and keys `state` has and the model lacks. Without `strict`
+/// those are returned.
 ///
 /// ```
-/// use ferrograd_nn::checkpoint::load_state_dict;
+/// use ferrograd_nn::checkpoint::{load_state_dict, LoadOptions};
 /// use ferrograd_nn::module::Module;
 /// use ferrograd_nn::layers::{Conv2d, Sequential};
 /// let model = Sequential::new().append(Conv2d::new(3, 8, 3)?);
 /// let other = Sequential::new().append(Conv2d::new(1, 8, 3)?);
-/// let e = load_state_dict(&model, &other.state_dict(), true).unwrap_err().to_string();
+/// let e = load_state_dict(&model, &other.state_dict(), LoadOptions::new()).unwrap_err().to_string();
 /// assert!(e.contains("size mismatch for 0.weight: copying a param with shape [8, 1, 3, 3] from checkpoint, the shape in current model is [8, 3, 3, 3]."), "{e}");
 /// # Ok::<(), ferrograd_autograd::Error>(())
 /// ```
 pub fn load_state_dict<M: Module + ?Sized>(
     model: &M,
     state: &[(String, Tensor)],
-    strict: bool,
+    opts: LoadOptions,
 ) -> Result<IncompatibleKeys> {
-    load_from(model, state, strict, "")
+    load_from(model, state, opts, "")
 }
 
 /// [`load_state_dict`], with `source` (` from <path>`) in the error header.
 fn load_from<M: Module + ?Sized>(
     model: &M,
     state: &[(String, Tensor)],
-    strict: bool,
+    opts: LoadOptions,
     source: &str,
 ) -> Result<IncompatibleKeys> {
     let own = model.state_dict();
@@ -85,7 +122,7 @@ fn load_from<M: Module + ?Sized>(
             keys.unexpected_keys.push(key.clone());
         }
     }
-    if strict {
+    if opts.strict {
         if !keys.unexpected_keys.is_empty() {
             problems.insert(0, key_list("Unexpected", &keys.unexpected_keys));
         }
@@ -201,7 +238,7 @@ pub fn read_tensors(path: impl AsRef<Path>) -> Result<Vec<(String, Tensor)>> {
 /// let path = std::env::temp_dir().join(format!("fg-nn-save-{}.npz", std::process::id()));
 /// let (a, b) = (Linear::new(4, 2)?, Linear::new(4, 2)?);
 /// save(&a, &path)?;
-/// load(&b, &path, true)?;
+/// load(&b, &path)?;
 /// assert_eq!(b.bias.as_ref().unwrap().to_vec::<f32>()?, a.bias.as_ref().unwrap().to_vec::<f32>()?);
 /// # std::fs::remove_file(&path).unwrap();
 /// # Ok::<(), ferrograd_autograd::Error>(())
@@ -210,26 +247,43 @@ pub fn save<M: Module + ?Sized>(model: &M, path: impl AsRef<Path>) -> Result<()>
     write_tensors(path, &model.state_dict())
 }
 
-/// Loads a `.npz` or safetensors checkpoint into `model` with
-/// [`load_state_dict`]; errors name the file.
+/// Loads a `.npz` or safetensors checkpoint into `model`, strictly (see
+/// [`load_state_dict`]); errors name the file.
 ///
 /// ```
 /// use ferrograd_nn::checkpoint::{load, save};
 /// use ferrograd_nn::layers::Linear;
 /// let path = std::env::temp_dir().join(format!("fg-nn-load-{}.safetensors", std::process::id()));
 /// save(&Linear::new(4, 2)?, &path)?;
-/// let e = load(&Linear::new(4, 3)?, &path, true).unwrap_err().to_string();
+/// let e = load(&Linear::new(4, 3)?, &path).unwrap_err().to_string();
 /// assert!(e.contains("size mismatch for weight"), "{e}");
 /// assert!(e.contains(&path.display().to_string()), "{e}");
 /// # std::fs::remove_file(&path).unwrap();
 /// # Ok::<(), ferrograd_autograd::Error>(())
 /// ```
-pub fn load<M: Module + ?Sized>(
+pub fn load<M: Module + ?Sized>(model: &M, path: impl AsRef<Path>) -> Result<IncompatibleKeys> {
+    load_with(model, path, LoadOptions::default())
+}
+
+/// [`load`] with options (`LoadOptions::new().strict(false)`).
+///
+/// ```
+/// use ferrograd_nn::checkpoint::{load_with, save, LoadOptions};
+/// use ferrograd_nn::layers::{Linear, Sequential};
+/// let path = std::env::temp_dir().join(format!("fg-nn-load-with-{}.npz", std::process::id()));
+/// save(&Sequential::new().append(Linear::new(4, 2)?), &path)?;
+/// let bigger = Sequential::new().append(Linear::new(4, 2)?).append(Linear::new(2, 1)?);
+/// let keys = load_with(&bigger, &path, LoadOptions::new().strict(false))?;
+/// assert_eq!(keys.missing_keys, ["1.weight", "1.bias"]);
+/// # std::fs::remove_file(&path).unwrap();
+/// # Ok::<(), ferrograd_autograd::Error>(())
+/// ```
+pub fn load_with<M: Module + ?Sized>(
     model: &M,
     path: impl AsRef<Path>,
-    strict: bool,
+    opts: LoadOptions,
 ) -> Result<IncompatibleKeys> {
     let path = path.as_ref();
     let state = read_tensors(path)?;
-    load_from(model, &state, strict, &format!(" from {}", path.display()))
+    load_from(model, &state, opts, &format!(" from {}", path.display()))
 }

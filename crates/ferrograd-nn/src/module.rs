@@ -4,7 +4,7 @@
 //! dotted name, forward hooks), [`ForwardHook`]s with their [`HookHandle`]s,
 //! and [`capture_activations`], which reads named intermediate outputs.
 
-use crate::checkpoint::IncompatibleKeys;
+use crate::checkpoint::{IncompatibleKeys, LoadOptions};
 use ferrograd_autograd::{no_grad, Error, Result, Tensor};
 use parking_lot::{Mutex, RwLock};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -432,23 +432,42 @@ pub trait Module: AsModule + Send + Sync {
         out
     }
 
-    /// Copies `state` into this module's parameters and buffers; see
-    /// [`checkpoint::load_state_dict`](crate::checkpoint::load_state_dict).
+    /// Copies `state` into this module's parameters and buffers, strictly:
+    /// the keys must be exactly this module's and the shapes must match
+    /// (see [`checkpoint::load_state_dict`](crate::checkpoint::load_state_dict)).
     ///
     /// ```
     /// use ferrograd_nn::module::Module;
     /// use ferrograd_nn::layers::Linear;
     /// let (a, b) = (Linear::new(3, 2)?, Linear::new(3, 2)?);
-    /// b.load_state_dict(&a.state_dict(), true)?;
+    /// b.load_state_dict(&a.state_dict())?;
     /// assert_eq!(b.weight.to_vec::<f32>()?, a.weight.to_vec::<f32>()?);
     /// # Ok::<(), ferrograd_autograd::Error>(())
     /// ```
-    fn load_state_dict(
+    fn load_state_dict(&self, state: &[(String, Tensor)]) -> Result<IncompatibleKeys> {
+        self.load_state_dict_with(state, LoadOptions::default())
+    }
+
+    /// [`load_state_dict`](Self::load_state_dict) with options, e.g.
+    /// `LoadOptions::new().strict(false)` to load the keys both sides have.
+    ///
+    /// ```
+    /// use ferrograd_nn::checkpoint::LoadOptions;
+    /// use ferrograd_nn::module::Module;
+    /// use ferrograd_nn::layers::Linear;
+    /// let fc = Linear::new(3, 2)?;
+    /// let mut state = Linear::new(3, 2)?.state_dict();
+    /// state.push(("scale".to_string(), ferrograd_autograd::Tensor::scalar(2.0f32)));
+    /// let keys = fc.load_state_dict_with(&state, LoadOptions::new().strict(false))?;
+    /// assert_eq!(keys.unexpected_keys, ["scale"]);
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
+    fn load_state_dict_with(
         &self,
         state: &[(String, Tensor)],
-        strict: bool,
+        opts: LoadOptions,
     ) -> Result<IncompatibleKeys> {
-        crate::checkpoint::load_state_dict(self.as_module(), state, strict)
+        crate::checkpoint::load_state_dict(self.as_module(), state, opts)
     }
 
     /// Sets training (`true`) or evaluation mode on this module and every
@@ -532,8 +551,11 @@ pub trait Module: AsModule + Send + Sync {
     /// ```
     fn get_submodule(&self, target: &str) -> Result<&dyn Module> {
         let mut module = self.as_module();
+        if target.is_empty() {
+            return Ok(module);
+        }
         let mut walked = String::new();
-        for part in target.split('.').filter(|_| !target.is_empty()) {
+        for part in target.split('.') {
             let children = module.children();
             let Some(&(_, child)) = children.iter().find(|(name, _)| name == part) else {
                 let names: Vec<String> = children.into_iter().map(|(n, _)| n).collect();
