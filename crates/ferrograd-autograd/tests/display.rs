@@ -65,7 +65,10 @@ fn autograd_suffixes() {
     assert_eq!(x.to_string(), "tensor([1., 2.], requires_grad=True)");
     let y = &x * 2.0;
     assert_eq!(y.to_string(), "tensor([2., 4.], grad_fn=<MulBackward0>)");
-    assert_eq!(y.sum().unwrap().to_string(), "tensor(6., grad_fn=<SumBackward0>)");
+    assert_eq!(
+        y.sum().unwrap().to_string(),
+        "tensor(6., grad_fn=<SumBackward0>)"
+    );
     let s = Tensor::scalar(2.0f32).requires_grad_(true).unwrap();
     assert_eq!(s.to_string(), "tensor(2., requires_grad=True)");
     assert_eq!(x.detach().to_string(), "tensor([1., 2.])");
