@@ -77,11 +77,28 @@ macro_rules! basic_indexers {
 }
 
 basic_indexers!(
-    TensorIndex, isize, i64, i32, usize, u32, std::ops::RangeFull,
-    std::ops::Range<isize>, std::ops::Range<i64>, std::ops::Range<i32>, std::ops::Range<usize>,
-    std::ops::RangeFrom<isize>, std::ops::RangeFrom<i64>, std::ops::RangeFrom<i32>, std::ops::RangeFrom<usize>,
-    std::ops::RangeTo<isize>, std::ops::RangeTo<i64>, std::ops::RangeTo<i32>, std::ops::RangeTo<usize>,
-    std::ops::RangeInclusive<isize>, std::ops::RangeInclusive<i64>, std::ops::RangeInclusive<i32>,
+    TensorIndex,
+    isize,
+    i64,
+    i32,
+    usize,
+    u32,
+    std::ops::RangeFull,
+    std::ops::Range<isize>,
+    std::ops::Range<i64>,
+    std::ops::Range<i32>,
+    std::ops::Range<usize>,
+    std::ops::RangeFrom<isize>,
+    std::ops::RangeFrom<i64>,
+    std::ops::RangeFrom<i32>,
+    std::ops::RangeFrom<usize>,
+    std::ops::RangeTo<isize>,
+    std::ops::RangeTo<i64>,
+    std::ops::RangeTo<i32>,
+    std::ops::RangeTo<usize>,
+    std::ops::RangeInclusive<isize>,
+    std::ops::RangeInclusive<i64>,
+    std::ops::RangeInclusive<i32>,
     std::ops::RangeInclusive<usize>
 );
 
@@ -204,7 +221,12 @@ pub trait IndexingOps {
     /// assert_eq!(x.scatter(1, &idx, 1.0)?.to_vec::<f32>()?, vec![0., 0., 1., 1., 0., 0.]);
     /// # Ok::<(), ferrograd_autograd::Error>(())
     /// ```
-    fn scatter<'a>(&self, dim: isize, index: &Tensor, src: impl Into<Operand<'a>>) -> Result<Tensor>;
+    fn scatter<'a>(
+        &self,
+        dim: isize,
+        index: &Tensor,
+        src: impl Into<Operand<'a>>,
+    ) -> Result<Tensor>;
 
     /// [`scatter`](Self::scatter) in place; follows the in-place rules
     /// (version bump, no leaf that requires grad).
@@ -217,7 +239,12 @@ pub trait IndexingOps {
     /// assert_eq!(x.to_vec::<i64>()?, vec![0, 9, 0]);
     /// # Ok::<(), ferrograd_autograd::Error>(())
     /// ```
-    fn scatter_<'a>(&self, dim: isize, index: &Tensor, src: impl Into<Operand<'a>>) -> Result<Tensor>;
+    fn scatter_<'a>(
+        &self,
+        dim: isize,
+        index: &Tensor,
+        src: impl Into<Operand<'a>>,
+    ) -> Result<Tensor>;
 
     /// A copy with `src` added at the positions `index` names along `dim`
     /// (repeated indices accumulate): the adjoint of `gather`.
@@ -306,7 +333,12 @@ pub trait IndexingOps {
     /// assert_eq!(x.index_put(&[Some(&idx)], &v, true)?.to_vec::<f32>()?, vec![0.0, 2.0, 0.0, 1.0]);
     /// # Ok::<(), ferrograd_autograd::Error>(())
     /// ```
-    fn index_put(&self, indices: &[Option<&Tensor>], values: &Tensor, accumulate: bool) -> Result<Tensor>;
+    fn index_put(
+        &self,
+        indices: &[Option<&Tensor>],
+        values: &Tensor,
+        accumulate: bool,
+    ) -> Result<Tensor>;
 
     /// [`index_put`](Self::index_put) in place: `self[indices] = values`.
     ///
@@ -319,7 +351,12 @@ pub trait IndexingOps {
     /// assert_eq!(x.to_vec::<f32>()?, vec![1.0, 0.0, 3.0]);
     /// # Ok::<(), ferrograd_autograd::Error>(())
     /// ```
-    fn index_put_(&self, indices: &[Option<&Tensor>], values: &Tensor, accumulate: bool) -> Result<Tensor>;
+    fn index_put_(
+        &self,
+        indices: &[Option<&Tensor>],
+        values: &Tensor,
+        accumulate: bool,
+    ) -> Result<Tensor>;
 
     /// `self[mask]`: a `bool` (or `u8`) mask matching the leading dims of
     /// `self` exactly selects along them; the result is `[n, rest...]`.
@@ -456,10 +493,20 @@ impl IndexingOps for Tensor {
     fn gather(&self, dim: isize, index: &Tensor) -> Result<Tensor> {
         scatter::gather(self, dim, index)
     }
-    fn scatter<'a>(&self, dim: isize, index: &Tensor, src: impl Into<Operand<'a>>) -> Result<Tensor> {
+    fn scatter<'a>(
+        &self,
+        dim: isize,
+        index: &Tensor,
+        src: impl Into<Operand<'a>>,
+    ) -> Result<Tensor> {
         scatter::scatter(self, dim, index, src.into())
     }
-    fn scatter_<'a>(&self, dim: isize, index: &Tensor, src: impl Into<Operand<'a>>) -> Result<Tensor> {
+    fn scatter_<'a>(
+        &self,
+        dim: isize,
+        index: &Tensor,
+        src: impl Into<Operand<'a>>,
+    ) -> Result<Tensor> {
         scatter::scatter_(self, dim, index, src.into())
     }
     fn scatter_add(&self, dim: isize, index: &Tensor, src: &Tensor) -> Result<Tensor> {
@@ -474,10 +521,20 @@ impl IndexingOps for Tensor {
     fn index_with<'a>(&self, entries: impl AsRef<[Indexer<'a>]>) -> Result<Tensor> {
         advanced::index_with(self, entries.as_ref())
     }
-    fn index_put(&self, indices: &[Option<&Tensor>], values: &Tensor, accumulate: bool) -> Result<Tensor> {
+    fn index_put(
+        &self,
+        indices: &[Option<&Tensor>],
+        values: &Tensor,
+        accumulate: bool,
+    ) -> Result<Tensor> {
         advanced::index_put(self, indices, values, accumulate)
     }
-    fn index_put_(&self, indices: &[Option<&Tensor>], values: &Tensor, accumulate: bool) -> Result<Tensor> {
+    fn index_put_(
+        &self,
+        indices: &[Option<&Tensor>],
+        values: &Tensor,
+        accumulate: bool,
+    ) -> Result<Tensor> {
         advanced::index_put_(self, indices, values, accumulate)
     }
     fn index_mask(&self, mask: &Tensor) -> Result<Tensor> {

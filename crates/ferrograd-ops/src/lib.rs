@@ -24,15 +24,15 @@ pub mod prelude {
     pub use crate::compare::{where_, CompareOps};
     pub use crate::conv::{Conv2dOptions, ConvOps};
     pub use crate::indexing::{Indexer, IndexingOps};
-    pub use crate::matmul::MatmulOps;
-    pub use crate::pool::{AvgPool2dOptions, MaxPool2dOptions, PoolOps};
-    pub use crate::norm::{batch_norm, dropout, layer_norm, BatchNormOptions};
-    pub use crate::reduce::{NormOrd, ReduceOps};
     pub use crate::loss::{
         binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, l1_loss, mse_loss,
         nll_loss, BceOptions, BceWithLogitsOptions, CrossEntropyOptions, NllLossOptions, Reduction,
         SoftmaxOps,
     };
+    pub use crate::matmul::MatmulOps;
+    pub use crate::norm::{batch_norm, dropout, layer_norm, BatchNormOptions};
+    pub use crate::pool::{AvgPool2dOptions, MaxPool2dOptions, PoolOps};
+    pub use crate::reduce::{NormOrd, ReduceOps};
     pub use crate::shape::{cat, stack, PadMode, ShapeOps};
     pub use crate::unary::UnaryOps;
 }

@@ -116,7 +116,8 @@ impl<'a> Advanced<'a> {
             .enumerate()
             .filter_map(|(d, t)| t.as_ref().map(|t| (d, t)))
             .collect();
-        let mut index_shape: Vec<usize> = indexed.first().map_or(vec![], |(_, t)| t.shape().to_vec());
+        let mut index_shape: Vec<usize> =
+            indexed.first().map_or(vec![], |(_, t)| t.shape().to_vec());
         for (_, t) in &indexed {
             index_shape = broadcast_shapes("index", &index_shape, t.shape()).map_err(|_| {
                 let shapes: Vec<String> = indexed.iter().map(|(_, t)| format!("{:?}", t.shape())).collect();
@@ -174,11 +175,17 @@ impl<'a> Advanced<'a> {
 
 /// Saves the index tensors for a backward rule.
 fn save_indices(indices: &[Option<Tensor>]) -> Vec<Option<SavedTensor>> {
-    indices.iter().map(|t| t.as_ref().map(SavedTensor::input)).collect()
+    indices
+        .iter()
+        .map(|t| t.as_ref().map(SavedTensor::input))
+        .collect()
 }
 
 fn unpack_indices(saved: &[Option<SavedTensor>]) -> Result<Vec<Option<Tensor>>> {
-    saved.iter().map(|s| s.as_ref().map(|s| s.unpack()).transpose()).collect()
+    saved
+        .iter()
+        .map(|s| s.as_ref().map(|s| s.unpack()).transpose())
+        .collect()
 }
 
 /// `x[indices]` with `i64` indices aligned to `x`'s leading dims.
@@ -195,7 +202,12 @@ fn index_long(x: &Tensor, indices: &[Option<Tensor>]) -> Result<Tensor> {
         let saved = saved.clone();
         move |g| {
             let zeros = Tensor::zeros(&shape, g.dtype())?;
-            Ok(vec![Some(index_put_long(&zeros, &unpack_indices(&saved)?, g, true)?)])
+            Ok(vec![Some(index_put_long(
+                &zeros,
+                &unpack_indices(&saved)?,
+                g,
+                true,
+            )?)])
         }
     }))
 }
@@ -242,7 +254,12 @@ fn index_put_grads(
 }
 
 /// A copy of `x` with `values` written (or added) at `x[indices]`.
-fn index_put_long(x: &Tensor, indices: &[Option<Tensor>], values: &Tensor, accumulate: bool) -> Result<Tensor> {
+fn index_put_long(
+    x: &Tensor,
+    indices: &[Option<Tensor>],
+    values: &Tensor,
+    accumulate: bool,
+) -> Result<Tensor> {
     let adv = Advanced::new(indices)?;
     let broadcast = put_values(x, &adv.result_shape(x.shape()), values)?;
     let blocks = adv.blocks(&Layout::contiguous(x.shape()))?;
@@ -312,7 +329,9 @@ pub(crate) fn index_with(x: &Tensor, entries: &[Indexer<'_>]) -> Result<Tensor> 
     let consumed: usize = entries
         .iter()
         .map(|e| match e {
-            Indexer::Basic(TensorIndex::Index(_) | TensorIndex::Slice { .. } | TensorIndex::Full) => 1,
+            Indexer::Basic(
+                TensorIndex::Index(_) | TensorIndex::Slice { .. } | TensorIndex::Full,
+            ) => 1,
             Indexer::Basic(_) => 0,
             Indexer::Tensor(t) => dims_consumed(t),
         })

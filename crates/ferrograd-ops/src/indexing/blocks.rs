@@ -65,7 +65,12 @@ pub(crate) struct Blocks {
 impl Blocks {
     /// Blocks of `layout` with `outer` and `inner` dims given by position;
     /// `picks` are already relative offsets.
-    pub(crate) fn new(layout: &Layout, outer: &[usize], picks: Vec<isize>, inner: &[usize]) -> Self {
+    pub(crate) fn new(
+        layout: &Layout,
+        outer: &[usize],
+        picks: Vec<isize>,
+        inner: &[usize],
+    ) -> Self {
         let pick = |dims: &[usize]| -> (Vec<usize>, Vec<isize>) {
             dims.iter()
                 .map(|&d| (layout.shape()[d], layout.strides()[d]))
@@ -222,7 +227,12 @@ fn put_values<T: Accumulate>(dst: &mut [T], blocks: &Blocks, values: &[T], accum
 /// A row-major copy of `x` with `values` (of `x`'s dtype, one per block
 /// element, row-major) written at `blocks`, which were built for a
 /// row-major layout of `x`'s shape.
-pub(crate) fn put_copy(x: &Tensor, blocks: &Blocks, values: &Tensor, accumulate: bool) -> Result<Tensor> {
+pub(crate) fn put_copy(
+    x: &Tensor,
+    blocks: &Blocks,
+    values: &Tensor,
+    accumulate: bool,
+) -> Result<Tensor> {
     with_dtype!(x.dtype(), T => {
         let mut out = x.to_vec::<T>()?;
         put_values(&mut out, blocks, &values.to_vec::<T>()?, accumulate);
@@ -233,7 +243,12 @@ pub(crate) fn put_copy(x: &Tensor, blocks: &Blocks, values: &Tensor, accumulate:
 /// Writes `values` into `x`'s own memory at `blocks` (built for `x`'s
 /// layout). The values are read before the write lock is taken, so they may
 /// alias `x`.
-pub(crate) fn put_inplace(x: &Tensor, blocks: &Blocks, values: &Tensor, accumulate: bool) -> Result<()> {
+pub(crate) fn put_inplace(
+    x: &Tensor,
+    blocks: &Blocks,
+    values: &Tensor,
+    accumulate: bool,
+) -> Result<()> {
     with_dtype!(x.dtype(), T => {
         let vals = values.to_vec::<T>()?;
         let mut guard = x.storage().write()?;

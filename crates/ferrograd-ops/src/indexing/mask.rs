@@ -50,17 +50,15 @@ pub(crate) fn masked_select(x: &Tensor, mask: &Tensor) -> Result<Tensor> {
     }
     let saved = SavedTensor::input(&mask.detach().broadcast_to(&shape)?);
     let input_shape = x.shape().to_vec();
-    Ok(
-        out.with_grad_fn("MaskedSelectBackward0", &[x], &[&saved], {
-            let saved = saved.clone();
-            move |g| {
-                let zeros = Tensor::zeros(&shape, g.dtype())?;
-                let mask = saved.unpack()?;
-                let spread = index_put(&zeros, &[Some(&mask)], g, false)?;
-                Ok(vec![Some(spread.sum_to_size(&input_shape)?)])
-            }
-        }),
-    )
+    Ok(out.with_grad_fn("MaskedSelectBackward0", &[x], &[&saved], {
+        let saved = saved.clone();
+        move |g| {
+            let zeros = Tensor::zeros(&shape, g.dtype())?;
+            let mask = saved.unpack()?;
+            let spread = index_put(&zeros, &[Some(&mask)], g, false)?;
+            Ok(vec![Some(spread.sum_to_size(&input_shape)?)])
+        }
+    }))
 }
 
 /// The fill value of `masked_fill` as a 0-d tensor of `dtype`, and the value
@@ -97,10 +95,17 @@ fn masked_fill_grads(
 
 /// `x.masked_fill(mask, value)`.
 pub(crate) fn masked_fill(x: &Tensor, mask: &Tensor, value: Operand<'_>) -> Result<Tensor> {
-    require_bool_mask("masked_fill_", mask, "masked_fill_ only supports boolean masks")?;
+    require_bool_mask(
+        "masked_fill_",
+        mask,
+        "masked_fill_ only supports boolean masks",
+    )?;
     let (fill, value_tensor) = fill_value(value, x.dtype())?;
     let shape = broadcast_shapes("masked_fill", x.shape(), mask.shape())?;
-    let (lx, lm) = (x.layout().broadcast_to(&shape)?, mask.layout().broadcast_to(&shape)?);
+    let (lx, lm) = (
+        x.layout().broadcast_to(&shape)?,
+        mask.layout().broadcast_to(&shape)?,
+    );
     let out = with_dtype!(x.dtype(), T => {
         let v = fill.item::<T>()?;
         let data = x.with_data(|xs: &[T], _| {
@@ -116,16 +121,22 @@ pub(crate) fn masked_fill(x: &Tensor, mask: &Tensor, value: Operand<'_>) -> Resu
     let saved = SavedTensor::input(&mask.detach());
     let input_shape = x.shape().to_vec();
     let value_meta = value_tensor.as_ref().map(InputMeta::of);
-    Ok(out.with_grad_fn("MaskedFillBackward0", &inputs, &[&saved], {
-        let saved = saved.clone();
-        move |g| masked_fill_grads(g, &saved.unpack()?, &input_shape, &value_meta)
-    }))
+    Ok(
+        out.with_grad_fn("MaskedFillBackward0", &inputs, &[&saved], {
+            let saved = saved.clone();
+            move |g| masked_fill_grads(g, &saved.unpack()?, &input_shape, &value_meta)
+        }),
+    )
 }
 
 /// `x.masked_fill_(mask, value)`: fills in `x`'s own memory.
 pub(crate) fn masked_fill_(x: &Tensor, mask: &Tensor, value: Operand<'_>) -> Result<Tensor> {
     x.check_inplace()?;
-    require_bool_mask("masked_fill_", mask, "masked_fill_ only supports boolean masks")?;
+    require_bool_mask(
+        "masked_fill_",
+        mask,
+        "masked_fill_ only supports boolean masks",
+    )?;
     let (fill, value_tensor) = fill_value(value, x.dtype())?;
     let shape = broadcast_shapes("masked_fill_", x.shape(), mask.shape())?;
     if shape != x.shape() {
@@ -186,7 +197,11 @@ pub(crate) fn nonzero(x: &Tensor) -> Result<Tensor> {
 
 /// Coordinates of the elements of row-major `values` of `shape` for which
 /// `hit` holds, flattened; for a 0-d tensor, whether its one element hits.
-fn nonzero_coords<T: Copy>(values: &[T], shape: &[usize], hit: impl Fn(T) -> bool) -> (Vec<i64>, bool) {
+fn nonzero_coords<T: Copy>(
+    values: &[T],
+    shape: &[usize],
+    hit: impl Fn(T) -> bool,
+) -> (Vec<i64>, bool) {
     let Some((&inner, outer_shape)) = shape.split_last() else {
         return (vec![], values.first().is_some_and(|&v| hit(v)));
     };

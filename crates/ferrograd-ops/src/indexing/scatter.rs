@@ -30,7 +30,13 @@ fn strides_without(layout: &Layout, dim: usize) -> Vec<isize> {
 
 /// Errors unless `index` has the rank of `x` and fits inside it (and inside
 /// `src`, for a scatter) apart from `dim`.
-fn check_index_shape(op: &'static str, x: &Tensor, dim: usize, index: &Tensor, src: Option<&Tensor>) -> Result<()> {
+fn check_index_shape(
+    op: &'static str,
+    x: &Tensor,
+    dim: usize,
+    index: &Tensor,
+    src: Option<&Tensor>,
+) -> Result<()> {
     for (what, t) in [("input", Some(x)), ("src", src)] {
         let Some(t) = t else { continue };
         if t.dim() != index.dim() {
@@ -38,7 +44,9 @@ fn check_index_shape(op: &'static str, x: &Tensor, dim: usize, index: &Tensor, s
                 op,
                 lhs: index.shape().to_vec(),
                 rhs: t.shape().to_vec(),
-                msg: format!("Index tensor must have the same number of dimensions as {what} tensor"),
+                msg: format!(
+                    "Index tensor must have the same number of dimensions as {what} tensor"
+                ),
             });
         }
     }
@@ -69,7 +77,13 @@ fn check_index_shape(op: &'static str, x: &Tensor, dim: usize, index: &Tensor, s
 
 /// Reads `src[.., index[p], ..]` for every position `p` of the index; the
 /// first index outside `0..size` is returned as the error.
-fn gather_kernel<T: Element>(src: &[T], sl: &Layout, dim: usize, idx: &[i64], il: &Layout) -> std::result::Result<Vec<T>, i64> {
+fn gather_kernel<T: Element>(
+    src: &[T],
+    sl: &Layout,
+    dim: usize,
+    idx: &[i64],
+    il: &Layout,
+) -> std::result::Result<Vec<T>, i64> {
     let shape = il.shape();
     let n = il.numel();
     let mut out = Vec::with_capacity(n);
@@ -86,17 +100,22 @@ fn gather_kernel<T: Element>(src: &[T], sl: &Layout, dim: usize, idx: &[i64], il
         let io = il.offset() as isize + first as isize * il.strides()[0];
         let so = sl.offset() as isize + first as isize * walk[0];
         let (mut k, mut bad) = (0, None);
-        for_each_offset_pair(&sub, (il.strides(), io as usize), (&walk, so as usize), |a, b| {
-            let i = idx[a];
-            let v = if (0..size).contains(&i) {
-                src[(b as isize + i as isize * stride) as usize]
-            } else {
-                bad = bad.or(Some(i));
-                T::default()
-            };
-            dst[k].write(v);
-            k += 1;
-        });
+        for_each_offset_pair(
+            &sub,
+            (il.strides(), io as usize),
+            (&walk, so as usize),
+            |a, b| {
+                let i = idx[a];
+                let v = if (0..size).contains(&i) {
+                    src[(b as isize + i as isize * stride) as usize]
+                } else {
+                    bad = bad.or(Some(i));
+                    T::default()
+                };
+                dst[k].write(v);
+                k += 1;
+            },
+        );
         bad
     };
     let slots = &mut out.spare_capacity_mut()[..n];
@@ -138,7 +157,12 @@ pub(crate) fn gather(x: &Tensor, dim: isize, index: &Tensor) -> Result<Tensor> {
         let saved = saved.clone();
         move |g| {
             let zeros = Tensor::zeros(&shape, g.dtype())?;
-            Ok(vec![Some(scatter_add(&zeros, d as isize, &saved.unpack()?, g)?)])
+            Ok(vec![Some(scatter_add(
+                &zeros,
+                d as isize,
+                &saved.unpack()?,
+                g,
+            )?)])
         }
     }))
 }
@@ -152,18 +176,31 @@ enum Reduce {
 
 /// Writes `values` (row-major over the index's shape) into `dst` at the
 /// positions the index names. Indices were checked beforehand.
-fn scatter_kernel<T: Accumulate>(dst: &mut [T], dl: &Layout, dim: usize, idx: &[i64], il: &Layout, values: &[T], reduce: Reduce) {
+fn scatter_kernel<T: Accumulate>(
+    dst: &mut [T],
+    dl: &Layout,
+    dim: usize,
+    idx: &[i64],
+    il: &Layout,
+    values: &[T],
+    reduce: Reduce,
+) {
     let walk = strides_without(dl, dim);
     let stride = dl.strides()[dim];
     let mut k = 0;
-    for_each_offset_pair(il.shape(), (il.strides(), il.offset()), (&walk, dl.offset()), |a, b| {
-        let at = (b as isize + idx[a] as isize * stride) as usize;
-        dst[at] = match reduce {
-            Reduce::Assign => values[k],
-            Reduce::Add => dst[at].accumulate(values[k]),
-        };
-        k += 1;
-    });
+    for_each_offset_pair(
+        il.shape(),
+        (il.strides(), il.offset()),
+        (&walk, dl.offset()),
+        |a, b| {
+            let at = (b as isize + idx[a] as isize * stride) as usize;
+            dst[at] = match reduce {
+                Reduce::Assign => values[k],
+                Reduce::Add => dst[at].accumulate(values[k]),
+            };
+            k += 1;
+        },
+    );
 }
 
 /// A scatter's source: a tensor of `x`'s dtype, or one value.
@@ -198,7 +235,11 @@ impl Source {
         match self {
             Source::Tensor(t) => {
                 let t = at_least_1d(t)?;
-                let restricted = Layout::new(index.shape().to_vec(), t.strides().to_vec(), t.storage_offset());
+                let restricted = Layout::new(
+                    index.shape().to_vec(),
+                    t.strides().to_vec(),
+                    t.storage_offset(),
+                );
                 t.with_data(|d: &[T], _| gather_contiguous(d, &restricted))
             }
             Source::Value(v) => Ok(vec![v.item::<T>()?; index.numel()]),
@@ -207,7 +248,13 @@ impl Source {
 }
 
 /// Checks a scatter's arguments; returns the dim, the `i64` index (at least 1-d).
-fn scatter_args(op: &'static str, x: &Tensor, dim: isize, index: &Tensor, src: &Source) -> Result<(usize, Tensor)> {
+fn scatter_args(
+    op: &'static str,
+    x: &Tensor,
+    dim: isize,
+    index: &Tensor,
+    src: &Source,
+) -> Result<(usize, Tensor)> {
     let d = normalize_dim(dim, x.dim())?;
     let idx = at_least_1d(&long_index(op, "int32/int64", index)?)?;
     let src_1d = src.tensor().map(at_least_1d).transpose()?;
@@ -232,7 +279,13 @@ fn scatter_into(dst: &Tensor, d: usize, idx: &Tensor, src: &Source, reduce: Redu
 
 /// The gradients of a scatter: `x`'s (the gradient, zeroed where an assign
 /// overwrote) and the source tensor's (the gradient gathered back).
-fn scatter_grads(g: &Tensor, d: usize, idx: &Tensor, reduce: Reduce, src: &Option<InputMeta>) -> Result<Vec<Option<Tensor>>> {
+fn scatter_grads(
+    g: &Tensor,
+    d: usize,
+    idx: &Tensor,
+    reduce: Reduce,
+    src: &Option<InputMeta>,
+) -> Result<Vec<Option<Tensor>>> {
     let gx = match reduce {
         Reduce::Add => g.clone(),
         Reduce::Assign => scatter(g, d as isize, idx, 0.0.into())?,
@@ -254,7 +307,14 @@ fn node_name(reduce: Reduce, src: &Source) -> &'static str {
 }
 
 /// Out-of-place scatter: a copy of `x` with the source written in.
-fn scatter_copy(op: &'static str, x: &Tensor, dim: isize, index: &Tensor, src: Operand<'_>, reduce: Reduce) -> Result<Tensor> {
+fn scatter_copy(
+    op: &'static str,
+    x: &Tensor,
+    dim: isize,
+    index: &Tensor,
+    src: Operand<'_>,
+    reduce: Reduce,
+) -> Result<Tensor> {
     let src = Source::new(op, x, src)?;
     let (d, idx) = scatter_args(op, x, dim, index, &src)?;
     let out = at_least_1d(&x.detach().deep_clone()?)?;
@@ -267,14 +327,23 @@ fn scatter_copy(op: &'static str, x: &Tensor, dim: isize, index: &Tensor, src: O
     }
     let saved = SavedTensor::input(&idx);
     let src_meta = src.tensor().map(InputMeta::of);
-    Ok(out.with_grad_fn(node_name(reduce, &src), &inputs, &[&saved], {
-        let saved = saved.clone();
-        move |g| scatter_grads(g, d, &saved.unpack()?, reduce, &src_meta)
-    }))
+    Ok(
+        out.with_grad_fn(node_name(reduce, &src), &inputs, &[&saved], {
+            let saved = saved.clone();
+            move |g| scatter_grads(g, d, &saved.unpack()?, reduce, &src_meta)
+        }),
+    )
 }
 
 /// In-place scatter into `x`'s own memory.
-fn scatter_inplace(op: &'static str, x: &Tensor, dim: isize, index: &Tensor, src: Operand<'_>, reduce: Reduce) -> Result<Tensor> {
+fn scatter_inplace(
+    op: &'static str,
+    x: &Tensor,
+    dim: isize,
+    index: &Tensor,
+    src: Operand<'_>,
+    reduce: Reduce,
+) -> Result<Tensor> {
     x.check_inplace()?;
     let src = Source::new(op, x, src)?;
     let (d, idx) = scatter_args(op, x, dim, index, &src)?;

@@ -60,15 +60,18 @@ pub(crate) fn index_select(x: &Tensor, dim: isize, index: &Tensor) -> Result<Ten
     }
     let saved = SavedTensor::input(&idx);
     let input_shape = x.shape().to_vec();
-    Ok(
-        out.with_grad_fn("IndexSelectBackward0", &[x], &[&saved], {
-            let saved = saved.clone();
-            move |g| {
-                let zeros = Tensor::zeros(&input_shape, g.dtype())?;
-                Ok(vec![Some(index_add(&zeros, d as isize, &saved.unpack()?, g)?)])
-            }
-        }),
-    )
+    Ok(out.with_grad_fn("IndexSelectBackward0", &[x], &[&saved], {
+        let saved = saved.clone();
+        move |g| {
+            let zeros = Tensor::zeros(&input_shape, g.dtype())?;
+            Ok(vec![Some(index_add(
+                &zeros,
+                d as isize,
+                &saved.unpack()?,
+                g,
+            )?)])
+        }
+    }))
 }
 
 /// Checks `source` against `x` for `index_add` along `d` with `k` indices.
@@ -123,7 +126,9 @@ pub(crate) fn index_add(x: &Tensor, dim: isize, index: &Tensor, source: &Tensor)
             move |g| {
                 Ok(vec![
                     Some(g.clone()),
-                    ms.grad(|| index_select(g, d as isize, &saved.unpack()?)?.reshape(&to_isize(&ms.shape)))?,
+                    ms.grad(|| {
+                        index_select(g, d as isize, &saved.unpack()?)?.reshape(&to_isize(&ms.shape))
+                    })?,
                 ])
             }
         }),

@@ -39,7 +39,8 @@ impl RowOrder {
             }
         };
         if self.keep < pairs.len() && self.keep > 0 {
-            let by_value_then_index = |a: &(T, i64), b: &(T, i64)| by_value(a, b).then(a.1.cmp(&b.1));
+            let by_value_then_index =
+                |a: &(T, i64), b: &(T, i64)| by_value(a, b).then(a.1.cmp(&b.1));
             pairs.select_nth_unstable_by(self.keep - 1, by_value_then_index);
             pairs.truncate(self.keep);
             pairs.sort_unstable_by(by_value_then_index);
@@ -99,7 +100,13 @@ fn ordered(x: &Tensor, dim: usize, order: RowOrder) -> Result<(Tensor, Tensor)> 
 }
 
 /// Records the values' gradient: scattered back to the positions `indices` name.
-fn record_values(x: &Tensor, values: Tensor, indices: &Tensor, dim: usize, name: &'static str) -> Tensor {
+fn record_values(
+    x: &Tensor,
+    values: Tensor,
+    indices: &Tensor,
+    dim: usize,
+    name: &'static str,
+) -> Tensor {
     if !Tensor::needs_grad(&[x]) {
         return values;
     }
@@ -109,7 +116,12 @@ fn record_values(x: &Tensor, values: Tensor, indices: &Tensor, dim: usize, name:
         let saved = saved.clone();
         move |g| {
             let zeros = Tensor::zeros(&shape, g.dtype())?;
-            Ok(vec![Some(scatter(&zeros, dim as isize, &saved.unpack()?, g.into())?)])
+            Ok(vec![Some(scatter(
+                &zeros,
+                dim as isize,
+                &saved.unpack()?,
+                g.into(),
+            )?)])
         }
     })
 }
@@ -118,8 +130,18 @@ fn record_values(x: &Tensor, values: Tensor, indices: &Tensor, dim: usize, name:
 pub(crate) fn sort(x: &Tensor, dim: isize, descending: bool) -> Result<(Tensor, Tensor)> {
     let d = normalize_dim(dim, x.dim())?;
     let n = x.shape().get(d).copied().unwrap_or(1);
-    let (values, indices) = ordered(x, d, RowOrder { descending, keep: n })?;
-    Ok((record_values(x, values, &indices, d, "SortBackward0"), indices))
+    let (values, indices) = ordered(
+        x,
+        d,
+        RowOrder {
+            descending,
+            keep: n,
+        },
+    )?;
+    Ok((
+        record_values(x, values, &indices, d, "SortBackward0"),
+        indices,
+    ))
 }
 
 /// `x.topk(k, dim, largest, sorted)`; the result is always sorted.
@@ -144,5 +166,8 @@ pub(crate) fn topk(x: &Tensor, k: usize, dim: isize, largest: bool) -> Result<(T
         keep: k,
     };
     let (values, indices) = ordered(x, d, order)?;
-    Ok((record_values(x, values, &indices, d, "TopkBackward0"), indices))
+    Ok((
+        record_values(x, values, &indices, d, "TopkBackward0"),
+        indices,
+    ))
 }

@@ -4,7 +4,9 @@
 
 use ferrograd_autograd::Tensor;
 use ferrograd_storage::cpu::{unary_map, PARALLEL_THRESHOLD};
-use ferrograd_storage::{normalize_dim, with_buffer, with_dtype, DType, Element, Error, Layout, Result};
+use ferrograd_storage::{
+    normalize_dim, with_buffer, with_dtype, DType, Element, Error, Layout, Result,
+};
 use rayon::prelude::*;
 use std::borrow::{Borrow, Cow};
 use std::mem::MaybeUninit;
@@ -18,7 +20,9 @@ fn copy_block<T: Element>(dst: &mut [MaybeUninit<T>], src: &[T]) {
         }
     };
     if src.len() >= PARALLEL_THRESHOLD {
-        dst.par_chunks_mut(CHUNK).zip(src.par_chunks(CHUNK)).for_each(copy);
+        dst.par_chunks_mut(CHUNK)
+            .zip(src.par_chunks(CHUNK))
+            .for_each(copy);
     } else {
         copy((dst, src));
     }
@@ -26,7 +30,10 @@ fn copy_block<T: Element>(dst: &mut [MaybeUninit<T>], src: &[T]) {
 
 /// The row-major elements of `layout` over `t`'s storage as `T`: borrowed
 /// when they already are, converted or gathered otherwise.
-fn row_major<'g, T: Element>(buffer: &'g ferrograd_storage::CpuBuffer, layout: &Layout) -> Cow<'g, [T]> {
+fn row_major<'g, T: Element>(
+    buffer: &'g ferrograd_storage::CpuBuffer,
+    layout: &Layout,
+) -> Cow<'g, [T]> {
     match (buffer.as_slice::<T>(), layout.contiguous_offset()) {
         (Some(d), Some(start)) => Cow::Borrowed(&d[start..start + layout.numel()]),
         _ => Cow::Owned(with_buffer!(buffer, v, S => unary_map(v, layout, |x: S| x.cast::<T>()))),
@@ -62,9 +69,15 @@ fn concat<T: Element>(parts: &[(&Tensor, Layout)], dim: usize, shape: &[usize]) 
     };
     let slots = &mut out.spare_capacity_mut()[..n];
     if n >= PARALLEL_THRESHOLD && row < PARALLEL_THRESHOLD {
-        slots.par_chunks_mut(row).enumerate().for_each(|(o, d)| fill_row(o, d));
+        slots
+            .par_chunks_mut(row)
+            .enumerate()
+            .for_each(|(o, d)| fill_row(o, d));
     } else {
-        slots.chunks_mut(row).enumerate().for_each(|(o, d)| fill_row(o, d));
+        slots
+            .chunks_mut(row)
+            .enumerate()
+            .for_each(|(o, d)| fill_row(o, d));
     }
     // SAFETY: every row was filled block by block, and the blocks sum to the row.
     unsafe { out.set_len(n) };
@@ -81,13 +94,22 @@ fn promoted<T: Borrow<Tensor>>(tensors: &[T]) -> DType {
 }
 
 /// The concatenation of `parts` along `dim` as a tensor of `dtype`.
-fn concat_tensor(parts: &[(&Tensor, Layout)], dim: usize, shape: &[usize], dtype: DType) -> Result<Tensor> {
+fn concat_tensor(
+    parts: &[(&Tensor, Layout)],
+    dim: usize,
+    shape: &[usize],
+    dtype: DType,
+) -> Result<Tensor> {
     with_dtype!(dtype, T => Tensor::from_vec(concat::<T>(parts, dim, shape)?, shape))
 }
 
 /// The gradient of an input that wants one: `g`'s part, back in the
 /// input's dtype.
-fn grad_for(wanted: bool, part: impl FnOnce() -> Result<Tensor>, dtype: DType) -> Result<Option<Tensor>> {
+fn grad_for(
+    wanted: bool,
+    part: impl FnOnce() -> Result<Tensor>,
+    dtype: DType,
+) -> Result<Option<Tensor>> {
     if !wanted {
         return Ok(None);
     }
@@ -113,13 +135,21 @@ fn cat_shape(tensors: &[&Tensor], dim: isize) -> Result<(usize, Vec<usize>)> {
     let d = normalize_dim(dim, first.dim())?;
     let mut shape = first.shape().to_vec();
     shape[d] = 0;
-    for (i, t) in tensors.iter().enumerate().filter(|(_, t)| !is_legacy_empty(t)) {
+    for (i, t) in tensors
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| !is_legacy_empty(t))
+    {
         if t.dim() != shape.len() {
             return Err(Error::ShapeMismatch {
                 op: "cat",
                 lhs: first.shape().to_vec(),
                 rhs: t.shape().to_vec(),
-                msg: format!("Tensors must have same number of dimensions: got {} and {}", shape.len(), t.dim()),
+                msg: format!(
+                    "Tensors must have same number of dimensions: got {} and {}",
+                    shape.len(),
+                    t.dim()
+                ),
             });
         }
         if let Some(k) = (0..shape.len()).find(|&k| k != d && t.shape()[k] != first.shape()[k]) {
@@ -143,7 +173,10 @@ fn cat_shape(tensors: &[&Tensor], dim: isize) -> Result<(usize, Vec<usize>)> {
 pub(crate) fn cat<T: Borrow<Tensor>>(tensors: &[T], dim: isize) -> Result<Tensor> {
     let inputs: Vec<&Tensor> = tensors.iter().map(Borrow::borrow).collect();
     if inputs.is_empty() {
-        return Err(Error::invalid("cat", "torch.cat(): expected a non-empty list of Tensors"));
+        return Err(Error::invalid(
+            "cat",
+            "torch.cat(): expected a non-empty list of Tensors",
+        ));
     }
     let dtype = promoted(&inputs);
     let (d, shape) = cat_shape(&inputs, dim)?;
@@ -189,7 +222,10 @@ pub(crate) fn cat<T: Borrow<Tensor>>(tensors: &[T], dim: isize) -> Result<Tensor
 pub(crate) fn stack<T: Borrow<Tensor>>(tensors: &[T], dim: isize) -> Result<Tensor> {
     let inputs: Vec<&Tensor> = tensors.iter().map(Borrow::borrow).collect();
     let Some(first) = inputs.first() else {
-        return Err(Error::invalid("stack", "stack expects a non-empty TensorList"));
+        return Err(Error::invalid(
+            "stack",
+            "stack expects a non-empty TensorList",
+        ));
     };
     if let Some(i) = inputs.iter().position(|t| t.shape() != first.shape()) {
         return Err(Error::ShapeMismatch {
@@ -206,17 +242,25 @@ pub(crate) fn stack<T: Borrow<Tensor>>(tensors: &[T], dim: isize) -> Result<Tens
     let d = normalize_dim(dim, first.dim() + 1)?;
     let mut shape = first.shape().to_vec();
     shape.insert(d, inputs.len());
-    let parts: Vec<(&Tensor, Layout)> = inputs.iter().map(|t| (*t, t.layout().unsqueeze(d))).collect();
+    let parts: Vec<(&Tensor, Layout)> = inputs
+        .iter()
+        .map(|t| (*t, t.layout().unsqueeze(d)))
+        .collect();
     let out = concat_tensor(&parts, d, &shape, promoted(&inputs))?;
     if !Tensor::needs_grad(&inputs) {
         return Ok(out);
     }
-    let metas: Vec<(DType, bool)> = inputs.iter().map(|t| (t.dtype(), t.requires_grad())).collect();
+    let metas: Vec<(DType, bool)> = inputs
+        .iter()
+        .map(|t| (t.dtype(), t.requires_grad()))
+        .collect();
     Ok(out.with_grad_fn("StackBackward0", &inputs, &[], move |g| {
         metas
             .iter()
             .enumerate()
-            .map(|(i, &(dtype, wanted))| grad_for(wanted, || g.select(d as isize, i as isize), dtype))
+            .map(|(i, &(dtype, wanted))| {
+                grad_for(wanted, || g.select(d as isize, i as isize), dtype)
+            })
             .collect()
     }))
 }

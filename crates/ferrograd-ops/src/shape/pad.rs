@@ -96,9 +96,11 @@ fn constant_pad(x: &Tensor, pairs: &[(usize, isize, isize)], value: Scalar) -> R
         Tensor::from_vec(out, &shape)?
     });
     let back: Vec<isize> = pairs.iter().flat_map(|&(_, b, a)| [-b, -a]).collect();
-    Ok(out.with_grad_fn("ConstantPadNdBackward0", &[x], &[], move |g| {
-        Ok(vec![Some(pad(g, &back, PadMode::default())?)])
-    }))
+    Ok(
+        out.with_grad_fn("ConstantPadNdBackward0", &[x], &[], move |g| {
+            Ok(vec![Some(pad(g, &back, PadMode::default())?)])
+        }),
+    )
 }
 
 /// Errors unless `pairs` pad a combination of dims PyTorch supports for
@@ -119,7 +121,11 @@ fn check_non_constant(x: &Tensor, pairs: &[(usize, isize, isize)]) -> Result<()>
 }
 
 /// The source position of every output position of one padded dim.
-fn source_positions(x: &Tensor, (d, before, after): (usize, isize, isize), mode: PadMode) -> Result<Vec<i64>> {
+fn source_positions(
+    x: &Tensor,
+    (d, before, after): (usize, isize, isize),
+    mode: PadMode,
+) -> Result<Vec<i64>> {
     let n = x.shape()[d] as isize;
     crop(d, n as usize, before, after)?;
     let too_far = match mode {

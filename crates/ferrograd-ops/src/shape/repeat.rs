@@ -54,7 +54,10 @@ fn roll_dim(x: &Tensor, shift: isize, dim: usize) -> Result<Tensor> {
         return Ok(x.clone());
     }
     let d = dim as isize;
-    cat(&[x.narrow(d, (n - s) as isize, s)?, x.narrow(d, 0, n - s)?], d)
+    cat(
+        &[x.narrow(d, (n - s) as isize, s)?, x.narrow(d, 0, n - s)?],
+        d,
+    )
 }
 
 /// `x.roll(shifts, dims)`: element `i` of each dim moves to `i + shift`
@@ -73,10 +76,17 @@ pub(crate) fn roll(x: &Tensor, shifts: &[isize], dims: &[isize]) -> Result<Tenso
     if shifts.len() != dims.len() {
         return Err(Error::invalid(
             "roll",
-            format!("shifts and dimensions must align. shifts: {}, dims:{}", shifts.len(), dims.len()),
+            format!(
+                "shifts and dimensions must align. shifts: {}, dims:{}",
+                shifts.len(),
+                dims.len()
+            ),
         ));
     }
-    let dims: Vec<usize> = dims.iter().map(|&d| normalize_dim(d, x.dim())).collect::<Result<_>>()?;
+    let dims: Vec<usize> = dims
+        .iter()
+        .map(|&d| normalize_dim(d, x.dim()))
+        .collect::<Result<_>>()?;
     let out = {
         let _guard = no_grad();
         let mut out = x.detach();

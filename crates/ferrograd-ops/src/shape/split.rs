@@ -42,7 +42,11 @@ pub(crate) fn split(x: &Tensor, split_size: usize, dim: isize) -> Result<Vec<Ten
         return narrows(x, d, [0]);
     }
     let pieces = n.div_ceil(split_size).max(1);
-    narrows(x, d, (0..pieces).map(|i| split_size.min(n - i * split_size)))
+    narrows(
+        x,
+        d,
+        (0..pieces).map(|i| split_size.min(n - i * split_size)),
+    )
 }
 
 /// `x.split_with_sizes(sizes, dim)`: pieces of exactly these sizes.
