@@ -187,11 +187,11 @@ pub(crate) fn nonzero(x: &Tensor) -> Result<Tensor> {
             nonzero_coords(values, x.shape(), |v| v != T::default())
         })?
     });
-    let n = if ndim == 0 {
-        usize::from(coords.1)
-    } else {
-        coords.0.len() / ndim
-    };
+    let n = coords
+        .0
+        .len()
+        .checked_div(ndim)
+        .unwrap_or(usize::from(coords.1));
     Tensor::from_vec(coords.0, &[n, ndim])
 }
 

@@ -200,7 +200,7 @@ fn fused_backward<T: FloatElement>(
         (gx, gw, gb)
     })?;
     let to_tensor =
-        |v: Vec<f64>| Tensor::from_vec(v.into_iter().map(T::from_f64).collect::<Vec<T>>(), &shape);
+        |v: Vec<f64>| Tensor::from_vec(v.into_iter().map(T::from_f64).collect::<Vec<T>>(), shape);
     Ok((
         Tensor::from_vec(gx, x.shape())?,
         Some(to_tensor(gw)?),
