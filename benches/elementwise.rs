@@ -8,6 +8,7 @@
 //! `cargo bench --bench elementwise -- --warm-up-time 1 --measurement-time 3`
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use ferrograd::ops::unary::GeluApproximate;
 use ferrograd::prelude::*;
 
 const N: usize = 10_000_000;
@@ -28,9 +29,7 @@ fn large(c: &mut Criterion) {
         ("relu", &|| black_box(&a).relu().unwrap()),
         ("gelu", &|| black_box(&a).gelu().unwrap()),
         ("gelu tanh", &|| {
-            black_box(&a)
-                .gelu_with(ops::unary::GeluApproximate::Tanh)
-                .unwrap()
+            black_box(&a).gelu_with(GeluApproximate::Tanh).unwrap()
         }),
         ("gt", &|| black_box(&a).gt(black_box(&b)).unwrap()),
         ("sum", &|| black_box(&a).sum_dims(&[], false).unwrap()),
