@@ -4,7 +4,11 @@
 //! second derivatives, edge values and the whole f32 range, result dtypes;
 //! gradcheck in f64 (first and second order); the in-place rules; and every
 //! bad-input message.
-#![allow(clippy::cloned_ref_to_slice_refs, clippy::type_complexity, clippy::bool_assert_comparison)] // test tables read better this way
+#![allow(
+    clippy::cloned_ref_to_slice_refs,
+    clippy::type_complexity,
+    clippy::bool_assert_comparison
+)] // test tables read better this way
 
 use ferrograd::autograd::{grad, gradcheck, GradOptions};
 use ferrograd::interop::npz::load_npz;
