@@ -24,6 +24,7 @@ pub mod prelude {
     pub use crate::compare::{where_, CompareOps};
     pub use crate::conv::{Conv2dOptions, ConvOps};
     pub use crate::indexing::{Indexer, IndexingOps};
+    pub use crate::ix;
     pub use crate::loss::{
         binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, l1_loss, mse_loss,
         nll_loss, BceOptions, BceWithLogitsOptions, CrossEntropyOptions, NllLossOptions, Reduction,

@@ -181,42 +181,44 @@ pub(crate) fn masked_fill_(x: &Tensor, mask: &Tensor, value: Operand<'_>) -> Res
 pub(crate) fn nonzero(x: &Tensor) -> Result<Tensor> {
     let ndim = x.dim();
     let xs = x.detach().contiguous()?;
-    let coords = with_dtype!(x.dtype(), T => {
+    let (coords, n) = with_dtype!(x.dtype(), T => {
         xs.with_data(|d: &[T], l| {
             let values = &d[l.offset()..l.offset() + l.numel()];
             nonzero_coords(values, x.shape(), |v| v != T::default())
         })?
     });
-    let n = coords
-        .0
-        .len()
-        .checked_div(ndim)
-        .unwrap_or(usize::from(coords.1));
-    Tensor::from_vec(coords.0, &[n, ndim])
+    Tensor::from_vec(coords, &[n, ndim])
 }
 
 /// Coordinates of the elements of row-major `values` of `shape` for which
-/// `hit` holds, flattened; for a 0-d tensor, whether its one element hits.
+/// `hit` holds, flattened, and how many there are. Branch-free: every
+/// element writes its coordinates at the next free place, which only
+/// advances on a hit.
 fn nonzero_coords<T: Copy>(
     values: &[T],
     shape: &[usize],
     hit: impl Fn(T) -> bool,
-) -> (Vec<i64>, bool) {
-    let Some((&inner, outer_shape)) = shape.split_last() else {
-        return (vec![], values.first().is_some_and(|&v| hit(v)));
-    };
+) -> (Vec<i64>, usize) {
     let count = values.iter().filter(|&&v| hit(v)).count();
-    let mut out = Vec::with_capacity(count * shape.len());
+    let width = shape.len();
+    let Some((&inner, outer_shape)) = shape.split_last() else {
+        return (vec![], count);
+    };
+    let mut out = Vec::with_capacity((count + 1) * width);
     if inner == 0 {
-        return (out, false);
+        return (out, 0);
     }
+    let slots = &mut out.spare_capacity_mut()[..(count + 1) * width];
     let mut row_coords = vec![0i64; outer_shape.len()];
+    let mut at = 0;
     for row in values.chunks_exact(inner) {
         for (j, &v) in row.iter().enumerate() {
-            if hit(v) {
-                out.extend_from_slice(&row_coords);
-                out.push(j as i64);
+            let place = &mut slots[at..at + width];
+            for (slot, &c) in place.iter_mut().zip(&row_coords) {
+                slot.write(c);
             }
+            place[width - 1].write(j as i64);
+            at += width * usize::from(hit(v));
         }
         for (c, &size) in row_coords.iter_mut().zip(outer_shape).rev() {
             *c += 1;
@@ -226,5 +228,7 @@ fn nonzero_coords<T: Copy>(
             *c = 0;
         }
     }
-    (out, false)
+    // SAFETY: hit `i` wrote all `width` coordinates at `i * width`.
+    unsafe { out.set_len(count * width) };
+    (out, count)
 }

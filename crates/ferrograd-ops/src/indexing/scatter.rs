@@ -5,6 +5,7 @@
 
 use super::blocks::Accumulate;
 use super::checks::{check_range, long_index};
+use crate::shape::{PadMode, ShapeOps};
 use ferrograd_autograd::{InputMeta, Operand, SavedTensor, Tensor};
 use ferrograd_storage::cpu::{for_each_offset_pair, gather_contiguous, PARALLEL_THRESHOLD};
 use ferrograd_storage::{normalize_dim, with_dtype, Element, Error, Layout, Result};
@@ -142,7 +143,7 @@ pub(crate) fn gather(x: &Tensor, dim: isize, index: &Tensor) -> Result<Tensor> {
     let d = normalize_dim(dim, x.dim())?;
     let idx = long_index("gather()", "int32/int64", index)?;
     let (xs, is) = (at_least_1d(x)?, at_least_1d(&idx)?);
-    check_index_shape("gather", &xs, d, &is, None)?;
+    check_index_shape("gather()", &xs, d, &is, None)?;
     let out = with_dtype!(x.dtype(), T => {
         let data = xs.with_data(|s: &[T], sl| is.with_data(|i: &[i64], il| gather_kernel(s, sl, d, i, il)))??;
         let data = data.map_err(|i| Error::IndexOutOfBounds { index: i as isize, dim: d, size: xs.shape()[d] })?;
@@ -203,6 +204,45 @@ fn scatter_kernel<T: Accumulate>(
     );
 }
 
+/// [`scatter_kernel`] split across threads by rows of dim 0 where that is
+/// safe: scattering along another dim of a row-major destination, row `i`
+/// of the index only writes row `i` of the destination.
+fn scatter_parallel<T: Accumulate>(
+    dst: &mut [T],
+    dl: &Layout,
+    dim: usize,
+    idx: &[i64],
+    il: &Layout,
+    values: &[T],
+    reduce: Reduce,
+) {
+    let n = il.numel();
+    let rows = il.shape().first().copied().unwrap_or(0);
+    if dim == 0 || n < PARALLEL_THRESHOLD || rows < 2 || dl.contiguous_offset().is_none() {
+        return scatter_kernel(dst, dl, dim, idx, il, values, reduce);
+    }
+    let (dst_row, value_row) = (dl.strides()[0] as usize, n / rows);
+    let per = rows.div_ceil(4 * rayon::current_num_threads());
+    let dst = &mut dst[dl.offset()..dl.offset() + dl.numel()];
+    dst.par_chunks_mut(per * dst_row)
+        .zip(values.par_chunks(per * value_row))
+        .enumerate()
+        .for_each(|(c, (d, v))| {
+            let first = c * per;
+            let mut shape = il.shape().to_vec();
+            shape[0] = v.len() / value_row;
+            let sub_index = Layout::new(
+                shape,
+                il.strides().to_vec(),
+                (il.offset() as isize + first as isize * il.strides()[0]) as usize,
+            );
+            let mut dst_shape = dl.shape().to_vec();
+            dst_shape[0] = d.len() / dst_row;
+            let sub_dst = Layout::new(dst_shape, dl.strides().to_vec(), 0);
+            scatter_kernel(d, &sub_dst, dim, idx, &sub_index, v, reduce);
+        });
+}
+
 /// A scatter's source: a tensor of `x`'s dtype, or one value.
 enum Source {
     Tensor(Tensor),
@@ -214,12 +254,15 @@ impl Source {
         match src {
             Operand::Scalar(s) => Ok(Source::Value(s.to_tensor(x.dtype()))),
             Operand::Tensor(t) if t.dtype() == x.dtype() => Ok(Source::Tensor(t.clone())),
-            Operand::Tensor(t) => Err(Error::DTypeMismatch {
+            Operand::Tensor(t) => Err(Error::invalid(
                 op,
-                expected: x.dtype(),
-                got: t.dtype(),
-                hint: format!("{op}(): Expected self.dtype to be equal to src.dtype. Convert src with .to_dtype(DType::{:?}).", x.dtype()),
-            }),
+                format!(
+                    "Expected self.dtype to be equal to src.dtype (self is {}, src is {}). Convert src with .to_dtype(DType::{:?}).",
+                    x.dtype(),
+                    t.dtype(),
+                    x.dtype()
+                ),
+            )),
         }
     }
 
@@ -266,13 +309,18 @@ fn scatter_args(
 
 /// Scatters into the memory of `dst` (a tensor of at least one dim).
 fn scatter_into(dst: &Tensor, d: usize, idx: &Tensor, src: &Source, reduce: Reduce) -> Result<()> {
+    // An index viewing dst's own memory is copied first, so the write lock can be taken.
+    let idx = match idx.shares_storage(dst) {
+        true => idx.deep_clone()?,
+        false => idx.clone(),
+    };
     with_dtype!(dst.dtype(), T => {
-        let values = src.values::<T>(idx)?;
+        let values = src.values::<T>(&idx)?;
         let ig = idx.storage().read()?;
         let i = ig.as_slice::<i64>().ok_or_else(|| idx.dtype_error::<i64>("scatter"))?;
         let mut g = dst.storage().write()?;
         let out = g.as_mut_slice::<T>().ok_or_else(|| dst.dtype_error::<T>("scatter"))?;
-        scatter_kernel(out, dst.layout(), d, i, idx.layout(), &values, reduce);
+        scatter_parallel(out, dst.layout(), d, i, idx.layout(), &values, reduce);
         Ok(())
     })
 }
@@ -292,7 +340,21 @@ fn scatter_grads(
     };
     let mut grads = vec![Some(gx)];
     if let Some(m) = src {
-        grads.push(m.grad(|| gather(g, d as isize, idx))?);
+        grads.push(m.grad(|| {
+            // Source elements beyond the index's extent were never read.
+            let picked = gather(g, d as isize, idx)?;
+            if picked.shape() == m.shape.as_slice() {
+                return Ok(picked);
+            }
+            let pads: Vec<isize> = m
+                .shape
+                .iter()
+                .zip(picked.shape())
+                .rev()
+                .flat_map(|(&s, &i)| [0, (s - i) as isize])
+                .collect();
+            picked.pad(&pads, PadMode::default())
+        })?);
     }
     Ok(grads)
 }
@@ -360,20 +422,20 @@ fn scatter_inplace(
 
 /// `x.scatter(dim, index, src)`.
 pub(crate) fn scatter(x: &Tensor, dim: isize, index: &Tensor, src: Operand<'_>) -> Result<Tensor> {
-    scatter_copy("scatter", x, dim, index, src, Reduce::Assign)
+    scatter_copy("scatter()", x, dim, index, src, Reduce::Assign)
 }
 
 /// `x.scatter_add(dim, index, src)`.
 pub(crate) fn scatter_add(x: &Tensor, dim: isize, index: &Tensor, src: &Tensor) -> Result<Tensor> {
-    scatter_copy("scatter_add", x, dim, index, src.into(), Reduce::Add)
+    scatter_copy("scatter_add()", x, dim, index, src.into(), Reduce::Add)
 }
 
 /// `x.scatter_(dim, index, src)`.
 pub(crate) fn scatter_(x: &Tensor, dim: isize, index: &Tensor, src: Operand<'_>) -> Result<Tensor> {
-    scatter_inplace("scatter_", x, dim, index, src, Reduce::Assign)
+    scatter_inplace("scatter_()", x, dim, index, src, Reduce::Assign)
 }
 
 /// `x.scatter_add_(dim, index, src)`.
 pub(crate) fn scatter_add_(x: &Tensor, dim: isize, index: &Tensor, src: &Tensor) -> Result<Tensor> {
-    scatter_inplace("scatter_add_", x, dim, index, src.into(), Reduce::Add)
+    scatter_inplace("scatter_add_()", x, dim, index, src.into(), Reduce::Add)
 }

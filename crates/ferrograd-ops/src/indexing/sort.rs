@@ -7,14 +7,69 @@ use ferrograd_autograd::{no_grad, SavedTensor, Tensor};
 use ferrograd_storage::cpu::PARALLEL_THRESHOLD;
 use ferrograd_storage::{normalize_dim, with_dtype, DType, Element, Error, Result};
 use rayon::prelude::*;
-use std::cmp::Ordering;
 
-/// Total order with NaN above everything (NaNs equal to each other).
-#[inline]
-#[allow(clippy::eq_op)]
-fn nan_last<T: PartialOrd>(a: &T, b: &T) -> Ordering {
-    // `x != x` only for NaN.
-    a.partial_cmp(b).unwrap_or_else(|| (a != a).cmp(&(b != b)))
+/// An element's position in `sort`'s order as an unsigned integer: NaN
+/// above everything (all NaNs equal), `-0.0` equal to `0.0`. Sorting
+/// `(key, index)` pairs then gives a stable sort with plain integer compares.
+trait SortKey: Element {
+    /// The key type; `!key` reverses the order.
+    type Key: Ord + Copy + Send + std::ops::Not<Output = Self::Key>;
+    /// The element's key.
+    fn key(self) -> Self::Key;
+}
+
+macro_rules! float_key {
+    ($t:ty, $k:ty) => {
+        impl SortKey for $t {
+            type Key = $k;
+            #[inline]
+            fn key(self) -> $k {
+                if self.is_nan() {
+                    return <$k>::MAX;
+                }
+                let bits = (self + 0.0).to_bits(); // -0.0 + 0.0 is 0.0
+                let sign = 1 << (<$k>::BITS - 1);
+                if bits & sign != 0 {
+                    !bits
+                } else {
+                    bits | sign
+                }
+            }
+        }
+    };
+}
+
+macro_rules! signed_key {
+    ($t:ty, $k:ty) => {
+        impl SortKey for $t {
+            type Key = $k;
+            #[inline]
+            fn key(self) -> $k {
+                (self as $k) ^ (1 << (<$k>::BITS - 1))
+            }
+        }
+    };
+}
+
+float_key!(f32, u32);
+float_key!(f64, u64);
+signed_key!(i32, u32);
+signed_key!(i64, u64);
+
+impl SortKey for u8 {
+    type Key = u8;
+    #[inline]
+    fn key(self) -> u8 {
+        self
+    }
+}
+
+impl SortKey for bool {
+    type Key = u8;
+    #[inline]
+    fn key(self) -> u8 {
+        self as u8
+    }
 }
 
 /// How one row is ordered and cut.
@@ -26,34 +81,30 @@ struct RowOrder {
 }
 
 impl RowOrder {
-    /// Sorts `(value, index)` pairs of one row and keeps the first `keep`:
-    /// a stable full sort, or a selection then a sort of the kept part.
-    fn apply<T: Element>(&self, pairs: &mut Vec<(T, i64)>) {
-        let desc = self.descending;
-        let by_value = |a: &(T, i64), b: &(T, i64)| {
-            let o = nan_last(&a.0, &b.0);
-            if desc {
-                o.reverse()
-            } else {
-                o
-            }
+    /// The `(key, index)` pairs of `row`, ordered, the first `keep` kept:
+    /// a full sort, or a selection then a sort of the kept part. Indices
+    /// break ties, so equal elements keep their order.
+    fn order<T: SortKey>(&self, row: &[T]) -> Vec<(T::Key, usize)> {
+        let mut pairs: Vec<(T::Key, usize)> = match self.descending {
+            true => row
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| (!v.key(), i))
+                .collect(),
+            false => row.iter().enumerate().map(|(i, &v)| (v.key(), i)).collect(),
         };
-        if self.keep < pairs.len() && self.keep > 0 {
-            let by_value_then_index =
-                |a: &(T, i64), b: &(T, i64)| by_value(a, b).then(a.1.cmp(&b.1));
-            pairs.select_nth_unstable_by(self.keep - 1, by_value_then_index);
-            pairs.truncate(self.keep);
-            pairs.sort_unstable_by(by_value_then_index);
-        } else {
-            pairs.truncate(self.keep);
-            pairs.sort_by(by_value);
+        if self.keep > 0 && self.keep < pairs.len() {
+            pairs.select_nth_unstable(self.keep - 1);
         }
+        pairs.truncate(self.keep);
+        pairs.sort_unstable();
+        pairs
     }
 }
 
 /// Orders each row of `n` elements of row-major `data`, keeping `order.keep`
 /// per row: the kept values and their indices within the row.
-fn order_rows<T: Element>(data: &[T], n: usize, order: RowOrder) -> (Vec<T>, Vec<i64>) {
+fn order_rows<T: SortKey>(data: &[T], n: usize, order: RowOrder) -> (Vec<T>, Vec<i64>) {
     let rows = data.len().checked_div(n).unwrap_or(0);
     let k = order.keep;
     let (mut values, mut indices) = (vec![T::default(); rows * k], vec![0i64; rows * k]);
@@ -61,11 +112,9 @@ fn order_rows<T: Element>(data: &[T], n: usize, order: RowOrder) -> (Vec<T>, Vec
         return (values, indices);
     }
     let one_row = |(row, (vs, is)): (&[T], (&mut [T], &mut [i64]))| {
-        let mut pairs: Vec<(T, i64)> = row.iter().copied().zip(0..).collect();
-        order.apply(&mut pairs);
-        for ((v, i), (pv, pi)) in vs.iter_mut().zip(is.iter_mut()).zip(pairs) {
-            *v = pv;
-            *i = pi;
+        for ((v, i), (_, at)) in vs.iter_mut().zip(is.iter_mut()).zip(order.order(row)) {
+            *v = row[at];
+            *i = at as i64;
         }
     };
     if data.len() >= PARALLEL_THRESHOLD && rows > 1 {
