@@ -1,7 +1,10 @@
-//! The convolution's gradient kernels: [`backward_input`] (`Wᵀ · grad`,
-//! then col2im), [`backward_weight`] (`grad · colsᵀ`, summed over images)
-//! and [`backward_bias`] (see [`kernels`](super::kernels) for the schedules).
+//! The convolution's gradient kernels: [`backward_input`] (for stride 1 a
+//! convolution of the gradient with the flipped weight; otherwise `Wᵀ ·
+//! grad`, then col2im), [`backward_weight`] (`grad · colsᵀ`, summed over
+//! images) and [`backward_bias`] (see [`kernels`](super::kernels) for the
+//! schedules).
 
+use super::forward::forward;
 use super::geometry::Geometry;
 use super::im2col::col2im_segment;
 use super::kernels::{
@@ -9,6 +12,7 @@ use super::kernels::{
     row_blocks, tap, weight_view, ConvElement, Schedule,
 };
 use super::scratch::Scratch;
+use super::Conv2dOptions;
 use crate::matmul::{gemm, MatView};
 use num_traits::Float;
 use rayon::prelude::*;
@@ -16,12 +20,40 @@ use std::ops::Range;
 
 /// The gradient of the input, `(n, c_in, h, w)`, from the output's gradient.
 pub(crate) fn backward_input<T: ConvElement>(g: &Geometry, grad: &[T], w: &[T]) -> Vec<T> {
+    if let Some((tg, wt)) = transposed_conv(g, w) {
+        return forward(&tg, grad, &wt, None);
+    }
     // col2im of one image's blocks overlaps, so a task takes a whole image.
     let s = match Schedule::pick::<T>(g, |_| dims(g.k(), g.m(), g.l())) {
         Schedule::Blocks(_) => Schedule::Blocks(g.oh),
         chunked => chunked,
     };
     backward_input_with(g, grad, w, s)
+}
+
+/// For stride 1 the input gradient is itself a convolution: of the output
+/// gradient with the weight flipped in space and its channel dims swapped,
+/// padded by `dilation·(k − 1) − padding`. That has a long reduction
+/// (`m·kh·kw`) and no col2im. Its geometry and weight, when it applies.
+fn transposed_conv<T: ConvElement>(g: &Geometry, w: &[T]) -> Option<(Geometry, Vec<T>)> {
+    if g.stride != [1, 1] {
+        return None;
+    }
+    let pad = |a: usize| (g.dilation[a] * ([g.kh, g.kw][a] - 1)).checked_sub(g.padding[a]);
+    let opts = Conv2dOptions::new()
+        .padding([pad(0)?, pad(1)?])
+        .dilation(g.dilation)
+        .groups(g.groups);
+    let input = [g.n, g.c_out, g.oh, g.ow];
+    let tg = Geometry::new(&input, &[g.c_in, g.m(), g.kh, g.kw], &opts).ok()?;
+    let mut wt = Vec::with_capacity(w.len());
+    for (grp, c, mm) in (0..g.groups)
+        .flat_map(|grp| (0..g.cg()).flat_map(move |c| (0..g.m()).map(move |mm| (grp, c, mm))))
+    {
+        let taps = &w[((grp * g.m() + mm) * g.cg() + c) * g.kh * g.kw..][..g.kh * g.kw];
+        wt.extend(taps.iter().rev());
+    }
+    Some((tg, wt))
 }
 
 pub(crate) fn backward_input_with<T: ConvElement>(
@@ -202,4 +234,25 @@ fn sum<T: Float>(xs: &[T]) -> T {
     }
     let head = acc.iter().fold(T::zero(), |a, &b| a + b);
     tail.iter().fold(head, |a, &b| a + b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_transposed_convolution_gives_the_col2im_input_gradient() {
+        let opts = Conv2dOptions::new()
+            .padding([2, 1])
+            .dilation([2, 1])
+            .groups(2);
+        let g = Geometry::new(&[3, 4, 8, 7], &[6, 2, 3, 3], &opts).unwrap();
+        let w: Vec<f64> = (0..g.c_out * g.k()).map(|i| (i % 7) as f64 - 3.0).collect();
+        let grad: Vec<f64> = (0..g.n * g.c_out * g.l())
+            .map(|i| (i % 5) as f64 - 2.0)
+            .collect();
+        assert!(transposed_conv(&g, &w).is_some());
+        let col2im = backward_input_with(&g, &grad, &w, Schedule::Blocks(g.oh));
+        assert_eq!(backward_input(&g, &grad, &w), col2im);
+    }
 }

@@ -86,11 +86,10 @@ fn im2col_same_width<T: Copy + Zero>(
     let len = (t1 - t0 - 1) * ow + (hi - lo);
     let start = t0 * ow + lo;
     dst[start..start + len].copy_from_slice(&plane[src as usize..src as usize + len]);
-    for row in dst[t0 * ow..t1 * ow].chunks_exact_mut(ow) {
-        for x in &mut row[..lo] {
-            *x = T::zero();
-        }
-        for x in &mut row[hi..] {
+    // Column by column (strided), as these are one or two columns wide.
+    let body = &mut dst[t0 * ow..t1 * ow];
+    for c in (0..lo).chain(hi..ow) {
+        for x in body[c..].iter_mut().step_by(ow) {
             *x = T::zero();
         }
     }
