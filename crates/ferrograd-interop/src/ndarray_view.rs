@@ -300,19 +300,26 @@ fn out_of_bounds(layout: &Layout, len: usize) -> Error {
 /// is returned too. Axes with negative strides are inverted afterwards by
 /// [`restore_signs`]. Errors if the layout reaches past `len` elements.
 fn ndarray_form(layout: &Layout, len: usize) -> Result<(StrideShape<IxDyn>, usize)> {
-    let n = layout.ndim();
-    let mut strides = IxDyn::zeros(n);
-    if layout.numel() == 0 {
-        return Ok((IxDyn(layout.shape()).strides(strides), 0));
+    const INLINE: usize = 8;
+    let (shape, strides) = (layout.shape(), layout.strides());
+    let (mut inline, mut heap) = ([0usize; INLINE], Vec::new());
+    let abs = if shape.len() <= INLINE {
+        &mut inline[..shape.len()]
+    } else {
+        heap.resize(shape.len(), 0);
+        &mut heap[..]
+    };
+    if shape.contains(&0) {
+        return Ok((IxDyn(shape).strides(IxDyn(abs)), 0));
     }
     let (low, high) = layout.span();
     if high > len {
         return Err(out_of_bounds(layout, len));
     }
-    for d in 0..n {
-        strides[d] = layout.strides()[d].unsigned_abs();
+    for (a, s) in abs.iter_mut().zip(strides) {
+        *a = s.unsigned_abs();
     }
-    Ok((IxDyn(layout.shape()).strides(strides), low))
+    Ok((IxDyn(shape).strides(IxDyn(abs)), low))
 }
 
 fn rank_error(op: &'static str, want: usize, t: &Tensor) -> Error {
