@@ -14,6 +14,8 @@ struct StorageInner {
     version: AtomicU64,
     device: Device,
     dtype: DType,
+    /// Fixed at creation: writers change values, never the length.
+    len: usize,
 }
 
 /// A shared, typed buffer plus the version counter of everything viewing it.
@@ -60,6 +62,7 @@ impl Storage {
         Storage {
             inner: Arc::new(StorageInner {
                 dtype: buffer.dtype(),
+                len: buffer.len(),
                 buffer: RwLock::new(buffer),
                 version: AtomicU64::new(0),
                 device: Device::Cpu,
@@ -84,7 +87,7 @@ impl Storage {
 
     /// The number of elements in the whole buffer.
     pub fn len(&self) -> usize {
-        self.inner.buffer.read().len()
+        self.inner.len
     }
 
     /// True for an empty buffer.
