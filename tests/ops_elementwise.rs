@@ -352,6 +352,41 @@ fn result_dtypes_follow_pytorchs_promotion() {
     }
 }
 
+/// `f` applied in place to a fresh copy of `base`; returns the copy.
+fn in_place(base: &Tensor, f: impl Fn(&Tensor) -> Result<Tensor>) -> Tensor {
+    let copy = base.deep_clone().unwrap();
+    f(&copy).unwrap();
+    copy
+}
+
+#[test]
+fn in_place_arithmetic_matches_pytorch() {
+    let (f32_, ints, bytes) = (get("x").float().unwrap(), get("ints"), get("bytes"));
+    let (y32, pos, col) = (
+        get("y").float().unwrap(),
+        get("pos"),
+        f32_.select(1, 0).unwrap(),
+    );
+    let row = get("ints").select(0, 0).unwrap();
+    let cases: Vec<(&str, Tensor)> = vec![
+        ("add_row", in_place(&f32_, |t| t.add_(&y32))),
+        ("sub_t_col", in_place(&f32_, |t| t.t()?.sub_(&col))),
+        ("mul_scalar", in_place(&f32_, |t| t.mul_(2.5))),
+        ("div_tensor", in_place(&f32_, |t| t.div_(&pos))),
+        ("add_int_scalar", in_place(&ints, |t| t.add_(2))),
+        ("mul_bytes_wraps", in_place(&bytes, |t| t.mul_(100))),
+        (
+            "fill_t",
+            in_place(&f32_, |t| t.t()?.narrow(0, 1, 2)?.fill_(-7)),
+        ),
+        ("zero_row", in_place(&f32_, |t| t.select(0, 2)?.zero_())),
+        ("copy_int_row", in_place(&f32_, |t| t.copy_(&row))),
+    ];
+    for (name, got) in cases {
+        assert_close(&got, &get(&format!("inplace.{name}")), 1e-6, 0.0, name);
+    }
+}
+
 #[test]
 fn comparisons_and_logic_match_pytorch() {
     let (x, ints, bytes, special) = (get("x"), get("ints"), get("bytes"), get("special"));

@@ -36,8 +36,8 @@ pub(crate) fn logical_not(x: &Tensor) -> Result<Tensor> {
 /// A float classifier, applied to `f32`/`f64`; integers and bools get `for_exact`.
 pub(crate) fn classify(
     x: &Tensor,
-    test32: fn(f32) -> bool,
-    test64: fn(f64) -> bool,
+    test32: impl Fn(f32) -> bool + Sync,
+    test64: impl Fn(f64) -> bool + Sync,
     for_exact: bool,
 ) -> Result<Tensor> {
     match x.dtype() {

@@ -3,6 +3,7 @@
 //! and `other` (tensors or scalars) promote to one dtype. Differentiable in
 //! `input` and `other`.
 
+use crate::unary::kernel::cast_for_kernel;
 use ferrograd_autograd::{reduce_grad, InputMeta, Operand, SavedTensor, Tensor};
 use ferrograd_storage::cpu::gather_contiguous;
 use ferrograd_storage::{
@@ -91,10 +92,7 @@ pub fn where_<'a, 'b>(
         &broadcast_shapes("where", cond.shape(), a.shape())?,
         b.shape(),
     )?;
-    let (x, y) = (
-        crate::unary::kernel::cast_for_kernel(&a, dtype)?,
-        crate::unary::kernel::cast_for_kernel(&b, dtype)?,
-    );
+    let (x, y) = (cast_for_kernel(&a, dtype)?, cast_for_kernel(&b, dtype)?);
     let out = with_dtype!(dtype, T => select::<T>(&cond, &x, &y, &shape)?);
     if !Tensor::needs_grad(&[&a, &b]) {
         return Ok(out);

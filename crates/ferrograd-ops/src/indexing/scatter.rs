@@ -7,7 +7,7 @@ use super::blocks::Accumulate;
 use super::checks::{check_range, long_index};
 use crate::shape::{PadMode, ShapeOps};
 use ferrograd_autograd::{InputMeta, Operand, SavedTensor, Tensor};
-use ferrograd_storage::cpu::{for_each_offset_pair, gather_contiguous, PARALLEL_THRESHOLD};
+use ferrograd_storage::cpu::{for_each_offset_pair, PARALLEL_THRESHOLD};
 use ferrograd_storage::{normalize_dim, with_dtype, Element, Error, Layout, Result};
 use rayon::prelude::*;
 use std::mem::MaybeUninit;
@@ -175,15 +175,33 @@ enum Reduce {
     Add,
 }
 
-/// Writes `values` (row-major over the index's shape) into `dst` at the
-/// positions the index names. Indices were checked beforehand.
+/// The values a scatter writes, row-major over the index's shape (`step`
+/// 1), or one value for every position (`step` 0).
+#[derive(Clone, Copy)]
+struct Values<'a, T> {
+    data: &'a [T],
+    step: usize,
+}
+
+impl<'a, T> Values<'a, T> {
+    /// The values of positions `start..` (every one, for a single value).
+    fn from(self, start: usize) -> Values<'a, T> {
+        Values {
+            data: &self.data[start * self.step..],
+            step: self.step,
+        }
+    }
+}
+
+/// Writes `values` into `dst` at the positions the index names. Indices
+/// were checked beforehand.
 fn scatter_kernel<T: Accumulate>(
     dst: &mut [T],
     dl: &Layout,
     dim: usize,
     idx: &[i64],
     il: &Layout,
-    values: &[T],
+    values: Values<'_, T>,
     reduce: Reduce,
 ) {
     let walk = strides_without(dl, dim);
@@ -195,11 +213,12 @@ fn scatter_kernel<T: Accumulate>(
         (&walk, dl.offset()),
         |a, b| {
             let at = (b as isize + idx[a] as isize * stride) as usize;
+            let v = values.data[k];
             dst[at] = match reduce {
-                Reduce::Assign => values[k],
-                Reduce::Add => dst[at].accumulate(values[k]),
+                Reduce::Assign => v,
+                Reduce::Add => dst[at].accumulate(v),
             };
-            k += 1;
+            k += values.step;
         },
     );
 }
@@ -213,7 +232,7 @@ fn scatter_parallel<T: Accumulate>(
     dim: usize,
     idx: &[i64],
     il: &Layout,
-    values: &[T],
+    values: Values<'_, T>,
     reduce: Reduce,
 ) {
     let n = il.numel();
@@ -221,24 +240,24 @@ fn scatter_parallel<T: Accumulate>(
     if dim == 0 || n < PARALLEL_THRESHOLD || rows < 2 || dl.contiguous_offset().is_none() {
         return scatter_kernel(dst, dl, dim, idx, il, values, reduce);
     }
-    let (dst_row, value_row) = (dl.strides()[0] as usize, n / rows);
+    let (dst_row, per_row) = (dl.strides()[0] as usize, n / rows);
     let per = rows.div_ceil(4 * rayon::current_num_threads());
     let dst = &mut dst[dl.offset()..dl.offset() + dl.numel()];
     dst.par_chunks_mut(per * dst_row)
-        .zip(values.par_chunks(per * value_row))
         .enumerate()
-        .for_each(|(c, (d, v))| {
+        .for_each(|(c, d)| {
             let first = c * per;
+            let Some(left) = rows.checked_sub(first).filter(|&r| r > 0) else {
+                return;
+            };
             let mut shape = il.shape().to_vec();
-            shape[0] = v.len() / value_row;
-            let sub_index = Layout::new(
-                shape,
-                il.strides().to_vec(),
-                (il.offset() as isize + first as isize * il.strides()[0]) as usize,
-            );
+            shape[0] = left.min(per);
+            let offset = il.offset() as isize + first as isize * il.strides()[0];
+            let sub_index = Layout::new(shape, il.strides().to_vec(), offset as usize);
             let mut dst_shape = dl.shape().to_vec();
             dst_shape[0] = d.len() / dst_row;
             let sub_dst = Layout::new(dst_shape, dl.strides().to_vec(), 0);
+            let v = values.from(first * per_row);
             scatter_kernel(d, &sub_dst, dim, idx, &sub_index, v, reduce);
         });
 }
@@ -273,19 +292,18 @@ impl Source {
         }
     }
 
-    /// The values written at each position of `index`, row-major.
-    fn values<T: Element>(&self, index: &Tensor) -> Result<Vec<T>> {
+    /// The values written at the positions of `index`: a row-major tensor of
+    /// the index's shape (step 1), or one value for all (step 0).
+    fn values(&self, index: &Tensor) -> Result<(Tensor, usize)> {
         match self {
             Source::Tensor(t) => {
-                let t = at_least_1d(t)?;
-                let restricted = Layout::new(
-                    index.shape().to_vec(),
-                    t.strides().to_vec(),
-                    t.storage_offset(),
-                );
-                t.with_data(|d: &[T], _| gather_contiguous(d, &restricted))
+                let mut v = at_least_1d(&t.detach())?;
+                for (d, &n) in index.shape().iter().enumerate() {
+                    v = v.narrow(d as isize, 0, n)?;
+                }
+                Ok((v.contiguous()?, 1))
             }
-            Source::Value(v) => Ok(vec![v.item::<T>()?; index.numel()]),
+            Source::Value(v) => Ok((v.reshape(&[1])?, 0)),
         }
     }
 }
@@ -309,18 +327,23 @@ fn scatter_args(
 
 /// Scatters into the memory of `dst` (a tensor of at least one dim).
 fn scatter_into(dst: &Tensor, d: usize, idx: &Tensor, src: &Source, reduce: Reduce) -> Result<()> {
-    // An index viewing dst's own memory is copied first, so the write lock can be taken.
-    let idx = match idx.shares_storage(dst) {
-        true => idx.deep_clone()?,
-        false => idx.clone(),
+    // Inputs viewing dst's own memory are copied first, so the write lock can be taken.
+    let own = |t: Tensor| match t.shares_storage(dst) {
+        true => t.deep_clone(),
+        false => Ok(t),
     };
+    let idx = own(idx.clone())?;
+    let (values, step) = src.values(&idx)?;
+    let values = own(values)?;
     with_dtype!(dst.dtype(), T => {
-        let values = src.values::<T>(&idx)?;
         let ig = idx.storage().read()?;
         let i = ig.as_slice::<i64>().ok_or_else(|| idx.dtype_error::<i64>("scatter"))?;
+        let vg = values.storage().read()?;
+        let v = vg.as_slice::<T>().ok_or_else(|| values.dtype_error::<T>("scatter"))?;
+        let v = Values { data: &v[values.storage_offset()..], step };
         let mut g = dst.storage().write()?;
         let out = g.as_mut_slice::<T>().ok_or_else(|| dst.dtype_error::<T>("scatter"))?;
-        scatter_parallel(out, dst.layout(), d, i, idx.layout(), &values, reduce);
+        scatter_parallel(out, dst.layout(), d, i, idx.layout(), v, reduce);
         Ok(())
     })
 }

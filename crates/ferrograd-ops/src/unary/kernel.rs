@@ -55,17 +55,27 @@ pub(crate) fn float_input(x: &Tensor) -> Result<Tensor> {
 
 /// Runs `$body` with `$v: $T` over every element of a floating tensor
 /// (`f32` or `f64`; anything else is an `Err`), giving a tensor of that type.
+/// The closures of these macros are always inlined into the kernel loops,
+/// so bodies larger than LLVM's inlining budget (erf, gelu) still vectorise.
 macro_rules! float_map {
     ($x:expr, $T:ident, |$v:ident| $body:expr) => {{
         let x: &ferrograd_autograd::Tensor = $x;
         match x.dtype() {
             ferrograd_storage::DType::F32 => {
                 type $T = f32;
-                $crate::unary::kernel::map_typed(x, move |$v: $T| -> $T { $body })
+                $crate::unary::kernel::map_typed(
+                    x,
+                    #[inline(always)]
+                    move |$v: $T| -> $T { $body },
+                )
             }
             ferrograd_storage::DType::F64 => {
                 type $T = f64;
-                $crate::unary::kernel::map_typed(x, move |$v: $T| -> $T { $body })
+                $crate::unary::kernel::map_typed(
+                    x,
+                    #[inline(always)]
+                    move |$v: $T| -> $T { $body },
+                )
             }
             other => Err($crate::unary::kernel::not_float(other)),
         }
@@ -82,11 +92,23 @@ macro_rules! float_zip {
         match a.dtype() {
             ferrograd_storage::DType::F32 => {
                 type $T = f32;
-                $crate::unary::kernel::zip_typed($op, a, &b, move |$p: $T, $q: $T| -> $T { $body })
+                $crate::unary::kernel::zip_typed(
+                    $op,
+                    a,
+                    &b,
+                    #[inline(always)]
+                    move |$p: $T, $q: $T| -> $T { $body },
+                )
             }
             ferrograd_storage::DType::F64 => {
                 type $T = f64;
-                $crate::unary::kernel::zip_typed($op, a, &b, move |$p: $T, $q: $T| -> $T { $body })
+                $crate::unary::kernel::zip_typed(
+                    $op,
+                    a,
+                    &b,
+                    #[inline(always)]
+                    move |$p: $T, $q: $T| -> $T { $body },
+                )
             }
             other => Err($crate::unary::kernel::not_float(other)),
         }
@@ -100,7 +122,7 @@ macro_rules! num_map {
     ($x:expr, $T:ident, |$v:ident| $body:expr, bool => $bool:expr) => {{
         let x: &ferrograd_autograd::Tensor = $x;
         ferrograd_storage::with_num_dtype!(x.dtype(), $T => {
-            $crate::unary::kernel::map_typed(x, move |$v: $T| -> $T { $body })
+            $crate::unary::kernel::map_typed(x, #[inline(always)] move |$v: $T| -> $T { $body })
         }, bool => $bool)
     }};
 }
