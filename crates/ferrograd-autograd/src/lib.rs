@@ -11,6 +11,7 @@
 mod arith;
 mod convert;
 mod creation;
+mod device_move;
 mod display;
 mod engine;
 mod grad_mode;

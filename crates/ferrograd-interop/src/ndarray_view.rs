@@ -227,12 +227,7 @@ pub trait TensorNumpyExt {
 
 /// The error for converting a tensor on `device` without a copy; `None` on the CPU.
 pub(crate) fn device_error(device: Device) -> Option<Error> {
-    device.is_cuda().then(|| {
-        Error::invalid(
-            "numpy",
-            format!("can't convert {device} device type tensor to numpy. Use Tensor.cpu() to copy the tensor to host memory first."),
-        )
-    })
+    device.is_cuda().then_some(Error::NumpyOnDevice { device })
 }
 
 /// PyTorch's rules for `numpy()`, in its order.
@@ -471,7 +466,7 @@ mod tests {
         let e = device_error(Device::Cuda(0)).unwrap();
         assert_eq!(
             e.to_string(),
-            "numpy: can't convert cuda:0 device type tensor to numpy. Use Tensor.cpu() to copy the tensor to host memory first."
+            "can't convert cuda:0 device type tensor to numpy. Use Tensor.cpu() to copy the tensor to host memory first."
         );
     }
 

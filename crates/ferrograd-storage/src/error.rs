@@ -127,6 +127,13 @@ pub enum Error {
         reason: String,
     },
 
+    /// A zero-copy host view (`numpy()`) asked of a tensor on a GPU; the message is PyTorch's.
+    #[error("can't convert {device} device type tensor to numpy. Use Tensor.cpu() to copy the tensor to host memory first.")]
+    NumpyOnDevice {
+        /// Where the tensor lives.
+        device: Device,
+    },
+
     /// A tensor with more or fewer than one element where one scalar was needed.
     #[error("a Tensor with {numel} elements cannot be converted to Scalar")]
     NotAScalar {
