@@ -25,4 +25,6 @@ pub mod prelude {
         Linear, MaxPool2d, ReLU, Sequential, Sigmoid, Tanh, GELU,
     };
     pub use crate::module::{capture_activations, ForwardHook, Module};
+    pub use crate::optim::{Adam, AdamConfig, AdamW, AdamWConfig, Optimizer, SgdConfig, SGD};
+    pub use crate::optim::{CosineAnnealingLR, LrScheduler, StepLR};
 }
