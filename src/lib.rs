@@ -23,6 +23,8 @@ pub use ferrograd_storage as storage;
 pub use ferrograd_autograd::tensor;
 pub use ferrograd_autograd::{DType, Device, Error, Result, Tensor};
 
+pub mod tutorials;
+
 /// The names a training loop uses, in one import.
 pub mod prelude {
     pub use ferrograd_autograd::{

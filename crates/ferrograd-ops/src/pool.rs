@@ -2,11 +2,11 @@
 //! (`max_pool2d`, `max_pool2d_with_indices`, `avg_pool2d`,
 //! `adaptive_avg_pool2d`) with PyTorch's arguments and output-size rules.
 //!
-//! Each pooling is computed plane by plane (in parallel over planes) from the
-//! windows of [`windows`]. Backward passes are recorded as ops whose own
-//! backward is the forward map again (scatter ↔ gather for max pooling,
-//! spread ↔ average for average pooling), so gradients can be differentiated
-//! again.
+//! Each pooling is computed plane by plane (in parallel over planes) from
+//! the windows the private `windows` module lists. Backward passes are
+//! recorded as ops whose own backward is the forward map again (scatter ↔
+//! gather for max pooling, spread ↔ average for average pooling), so
+//! gradients can be differentiated again.
 
 mod avg;
 mod max;
