@@ -15,6 +15,7 @@ pub mod checkpoint;
 pub mod data;
 pub mod init;
 pub mod layers;
+pub mod models;
 pub mod module;
 pub mod optim;
 
