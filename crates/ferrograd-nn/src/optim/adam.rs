@@ -301,6 +301,7 @@ impl FusedUpdate for AdamRule {
         2 + usize::from(self.amsgrad)
     }
 
+    #[inline(always)]
     fn apply<T: FloatElement>(&self, p: &mut [T], g: &[T], state: &mut [&mut [T]]) {
         let t = T::from_f64;
         let (shrink, l2, w1) = (t(self.shrink), t(self.l2), t(self.one_minus_beta1));

@@ -151,6 +151,7 @@ impl FusedUpdate for SgdRule {
         usize::from(self.config.momentum != 0.0)
     }
 
+    #[inline(always)]
     fn apply<T: FloatElement>(&self, p: &mut [T], g: &[T], state: &mut [&mut [T]]) {
         let c = &self.config;
         let t = T::from_f64;
