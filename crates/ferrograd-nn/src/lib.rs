@@ -21,6 +21,7 @@ pub mod optim;
 
 /// The names a training loop uses.
 pub mod prelude {
+    pub use crate::data::{DataLoader, DataLoaderConfig, Dataset, SyntheticShapes, TensorDataset};
     pub use crate::layers::{
         AvgPool2d, BatchNorm2d, Conv2d, Conv2dConfig, Dropout, Embedding, Flatten, LayerNorm,
         Linear, MaxPool2d, ReLU, Sequential, Sigmoid, Tanh, GELU,
