@@ -1,5 +1,7 @@
 //! Device moves in a CPU-only build: `to_device`, `cpu()`, `cuda()`,
 //! `Device::cuda_if_available`, and the messages of the errors CUDA gives.
+//! With `--features cuda` the same rules are tested in tests/cuda.rs.
+#![cfg(not(feature = "cuda"))]
 
 use ferrograd::prelude::*;
 

@@ -104,6 +104,10 @@ pub fn check_same_device(a: &Tensor, b: &Tensor) -> Result<()> {
 
 /// Forward only: `K(a, b)` broadcast, computed in `dtype`.
 fn binary_forward<K: BinaryKernel>(a: &Tensor, b: &Tensor, dtype: DType) -> Result<Tensor> {
+    #[cfg(feature = "cuda")]
+    if a.device().is_cuda() || b.device().is_cuda() {
+        return crate::cuda::binary_forward(K::NAME, a, b, dtype);
+    }
     check_same_device(a, b)?;
     let shape = broadcast_shapes(K::NAME, a.shape(), b.shape())?;
     let a = a.cast_forward(dtype)?;
@@ -136,6 +140,10 @@ fn scalar_keeps_dtype<K: BinaryKernel>(a: &Tensor, s: Scalar) -> bool {
 
 /// Forward only: `K(a, s)` for a scalar that keeps `a`'s dtype.
 fn scalar_forward<K: BinaryKernel>(a: &Tensor, s: Scalar) -> Result<Tensor> {
+    #[cfg(feature = "cuda")]
+    if a.device().is_cuda() {
+        return crate::cuda::scalar_forward(K::NAME, a, s);
+    }
     a.with_read(|buf, layout| {
         with_num_dtype!(a.dtype(), T => {
             let y: T = s.to_element();
@@ -313,6 +321,13 @@ impl Tensor {
 
     /// `-self`.
     pub fn try_neg(&self) -> Result<Tensor> {
+        #[cfg(feature = "cuda")]
+        if self.device().is_cuda() {
+            let out = crate::cuda::unary_forward(ferrograd_cuda::UnaryOp::Neg, self)?;
+            return Ok(out.with_grad_fn("NegBackward0", &[self], &[], |g| {
+                Ok(vec![Some(g.try_neg()?)])
+            }));
+        }
         let out = self.with_read(|buf, layout| {
             with_num_dtype!(self.dtype(), T => {
                 let v = buf.as_slice::<T>().unwrap();

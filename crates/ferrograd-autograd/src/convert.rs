@@ -13,6 +13,10 @@ impl Tensor {
         if self.dtype() == dtype {
             return Ok(self.clone());
         }
+        #[cfg(feature = "cuda")]
+        if self.device().is_cuda() {
+            return crate::cuda::cast(self, dtype);
+        }
         let buf = self.with_read(|b, l| cast_buffer(b, l, dtype))?;
         Ok(Tensor::from_parts_unchecked(
             Storage::new(buf),

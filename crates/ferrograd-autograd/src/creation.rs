@@ -40,18 +40,27 @@ impl Tensor {
         })
     }
 
-    /// Zeros with the shape and dtype of `other`.
+    /// Zeros with the shape, dtype and device of `other`.
     pub fn zeros_like(other: &Tensor) -> Result<Tensor> {
+        #[cfg(feature = "cuda")]
+        if other.device().is_cuda() {
+            return Tensor::full_like(other, 0);
+        }
         Tensor::zeros(other.shape(), other.dtype())
     }
 
-    /// Ones with the shape and dtype of `other`.
+    /// Ones with the shape, dtype and device of `other`.
     pub fn ones_like(other: &Tensor) -> Result<Tensor> {
-        Tensor::ones(other.shape(), other.dtype())
+        Tensor::full_like(other, 1)
     }
 
-    /// `value` with the shape and dtype of `other`.
+    /// `value` with the shape, dtype and device of `other`.
     pub fn full_like(other: &Tensor, value: impl Into<Scalar>) -> Result<Tensor> {
+        #[cfg(feature = "cuda")]
+        if other.device().is_cuda() {
+            let value = value.into();
+            return crate::cuda::full(other.shape(), value, other.dtype(), other.device());
+        }
         Tensor::full(other.shape(), value, other.dtype())
     }
 

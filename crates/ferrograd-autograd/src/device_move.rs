@@ -1,8 +1,9 @@
 //! Moving tensors between devices: [`Tensor::to_device`], [`Tensor::cpu`],
-//! [`Tensor::cuda`]. This build has only the CPU, so a move to the CPU
-//! returns the tensor itself (as PyTorch does for a tensor already there)
-//! and a move to CUDA is an [`Error::CudaNotAvailable`](crate::Error::CudaNotAvailable) naming the reason,
-//! never a panic.
+//! [`Tensor::cuda`]. A move to the device a tensor is already on returns the
+//! tensor itself (as PyTorch does). Without the `cuda` feature only the CPU
+//! exists and a move to CUDA is an [`Error::CudaNotAvailable`](crate::Error::CudaNotAvailable) naming the
+//! reason, never a panic; with it, a move copies the data (contiguously) and
+//! records a `ToCopyBackward0` node that moves the gradient back.
 
 use crate::Tensor;
 use ferrograd_storage::{Device, Result};
@@ -22,12 +23,22 @@ impl Tensor {
     /// (&y * 3.0).sum()?.backward()?;
     /// assert_eq!(x.grad().unwrap().to_vec::<f32>()?, vec![3.0, 3.0]);
     ///
-    /// let e = x.to_device(Device::Cuda(0)).unwrap_err();
-    /// assert!(e.to_string().starts_with("CUDA is not available: "));
+    /// if !Device::is_cuda_available() {
+    ///     let e = x.to_device(Device::Cuda(0)).unwrap_err();
+    ///     assert!(e.to_string().starts_with("CUDA is not available: "));
+    /// }
     /// # Ok::<(), ferrograd_autograd::Error>(())
     /// ```
     pub fn to_device(&self, device: Device) -> Result<Tensor> {
         device.check_available()?;
+        #[cfg(feature = "cuda")]
+        if self.device() != device {
+            let from = self.device();
+            let out = crate::cuda::copy_to(self, device)?;
+            return Ok(out.with_grad_fn("ToCopyBackward0", &[self], &[], move |g| {
+                Ok(vec![Some(g.to_device(from)?)])
+            }));
+        }
         // Every tensor that exists lives on an available device; with only
         // the CPU available, `device` is the tensor's own.
         debug_assert_eq!(self.device(), device);
@@ -47,7 +58,8 @@ impl Tensor {
         self.to_device(Device::Cpu)
     }
 
-    /// `to_device(Device::Cuda(0))`. In this build it returns
+    /// `to_device(Device::Cuda(0))`. Without the `cuda` feature, or without
+    /// a driver and a GPU, it returns
     /// [`Error::CudaNotAvailable`](crate::Error::CudaNotAvailable); write
     /// `t.to_device(Device::cuda_if_available(0))` for code that should use
     /// a GPU when there is one and the CPU otherwise.
@@ -55,13 +67,19 @@ impl Tensor {
     /// ```
     /// use ferrograd_autograd::{Device, Tensor};
     /// let t = Tensor::from_vec(vec![1.0f32], &[1])?;
-    /// assert_eq!(
-    ///     t.cuda().unwrap_err().to_string(),
-    ///     "CUDA is not available: ferrograd was built without the `cuda` feature. \
-    ///      Use Device::cuda_if_available(0) to fall back to the CPU."
-    /// );
+    /// match t.cuda() {
+    ///     Ok(g) => assert_eq!(g.cpu()?.to_vec::<f32>()?, vec![1.0]),
+    ///     Err(e) => assert!(e.to_string().starts_with("CUDA is not available: ")),
+    /// }
+    /// if !cfg!(feature = "cuda") {
+    ///     assert_eq!(
+    ///         t.cuda().unwrap_err().to_string(),
+    ///         "CUDA is not available: ferrograd was built without the `cuda` feature. \
+    ///          Use Device::cuda_if_available(0) to fall back to the CPU."
+    ///     );
+    /// }
     /// let moved = t.to_device(Device::cuda_if_available(0))?;
-    /// assert_eq!(moved.device(), Device::Cpu);
+    /// assert_eq!(moved.device().is_cuda(), Device::is_cuda_available());
     /// # Ok::<(), ferrograd_autograd::Error>(())
     /// ```
     pub fn cuda(&self) -> Result<Tensor> {

@@ -108,6 +108,10 @@ fn add_suffixes(mut text: String, suffixes: &[String], indent: usize) -> String 
 
 /// The bracketed values of a non-empty tensor.
 fn body(t: &Tensor, precision: usize) -> Result<String> {
+    #[cfg(feature = "cuda")]
+    if t.device().is_cuda() {
+        return body(&crate::cuda::copy_to(t, Device::Cpu)?, precision);
+    }
     let summarize = t.numel() > THRESHOLD;
     let guard = t.storage().read()?;
     let cells = with_buffer!(&*guard, v, T => shown_values(v, t.layout(), summarize));

@@ -11,6 +11,8 @@
 mod arith;
 mod convert;
 mod creation;
+#[cfg(feature = "cuda")]
+pub mod cuda;
 mod device_move;
 mod display;
 mod engine;

@@ -72,12 +72,14 @@ impl Tensor {
     pub fn sum_dims(&self, dims: &[isize], keepdim: bool) -> Result<Tensor> {
         let dims = reduction_dims(dims, self.dim())?;
         let shape = reduced_shape(self.shape(), &dims, keepdim);
-        let out = self.with_read(|buf, layout| {
-            with_dtype!(self.dtype(), T => {
-                let src = buf.as_slice::<T>().unwrap();
-                Tensor::from_kernel(sum_values::<T>(src, layout, &dims), &shape)
-            })
-        })?;
+        #[cfg(feature = "cuda")]
+        let out = if self.device().is_cuda() {
+            crate::cuda::sum_dims(self, &dims, &shape)?
+        } else {
+            self.sum_forward(&dims, &shape)?
+        };
+        #[cfg(not(feature = "cuda"))]
+        let out = self.sum_forward(&dims, &shape)?;
         let input_shape = self.shape().to_vec();
         Ok(out.with_grad_fn("SumBackward0", &[self], &[], move |g| {
             let mut g = g.clone();
@@ -88,6 +90,16 @@ impl Tensor {
             }
             Ok(vec![Some(g.broadcast_to(&input_shape)?)])
         }))
+    }
+
+    /// The CPU forward of [`Tensor::sum_dims`].
+    fn sum_forward(&self, dims: &[usize], shape: &[usize]) -> Result<Tensor> {
+        self.with_read(|buf, layout| {
+            with_dtype!(self.dtype(), T => {
+                let src = buf.as_slice::<T>().unwrap();
+                Tensor::from_kernel(sum_values::<T>(src, layout, dims), shape)
+            })
+        })
     }
 
     /// Sums broadcast dims away so the result has `shape` — the inverse of

@@ -540,6 +540,10 @@ impl Tensor {
 
     /// A copy as a fresh row-major tensor, detached, even if already contiguous.
     pub(crate) fn contiguous_owned(&self) -> Result<Tensor> {
+        #[cfg(feature = "cuda")]
+        if self.device().is_cuda() {
+            return crate::cuda::cast(self, self.dtype());
+        }
         let guard = self.inner.storage.read()?;
         let buf = ferrograd_storage::with_buffer!(&*guard, v, T => {
             T::into_buffer(ferrograd_storage::cpu::gather_contiguous(v, self.layout()))
@@ -592,6 +596,13 @@ impl Tensor {
     /// # Ok::<(), ferrograd_autograd::Error>(())
     /// ```
     pub fn to_vec<T: Element>(&self) -> Result<Vec<T>> {
+        #[cfg(feature = "cuda")]
+        if self.device().is_cuda() {
+            let host = crate::cuda::download(self)?;
+            return T::slice(&host)
+                .map(<[T]>::to_vec)
+                .ok_or_else(|| self.dtype_error::<T>("to_vec"));
+        }
         self.with_data(|d: &[T], l| ferrograd_storage::cpu::gather_contiguous(d, l))
     }
 
@@ -609,6 +620,10 @@ impl Tensor {
             return Err(Error::NotAScalar {
                 numel: self.numel(),
             });
+        }
+        #[cfg(feature = "cuda")]
+        if self.device().is_cuda() {
+            return Ok(self.to_vec::<T>()?[0]);
         }
         self.with_data(|d: &[T], l| d[l.offset()])
     }

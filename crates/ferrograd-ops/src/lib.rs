@@ -10,6 +10,8 @@
 
 pub mod compare;
 pub mod conv;
+#[cfg(feature = "cuda")]
+mod cuda;
 pub mod indexing;
 pub mod loss;
 pub mod matmul;

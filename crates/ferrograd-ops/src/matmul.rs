@@ -261,7 +261,9 @@ pub fn linear(input: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Result<
             (in_f, out_f),
         ));
     }
-    let Some(bias) = bias.filter(|b| b.dim() == 1 && b.numel() == out_f) else {
+    // The fused bias kernel is CPU-only; on a GPU, linear is matmul + add.
+    let fused = |b: &&Tensor| b.dim() == 1 && b.numel() == out_f && !input.device().is_cuda();
+    let Some(bias) = bias.filter(fused) else {
         let out = input.matmul(&weight.t()?)?;
         return match bias {
             Some(b) => out.try_add(b),
@@ -435,6 +437,10 @@ fn product_forward(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let full = |rows, cols| [batch.as_slice(), &[rows, cols]].concat();
     let la = a.layout().broadcast_to(&full(m, k))?;
     let lb = b.layout().broadcast_to(&full(k, n))?;
+    #[cfg(feature = "cuda")]
+    if a.device().is_cuda() {
+        return crate::cuda::product_forward((a, &la), (b, &lb), &batch, (m, k, n));
+    }
     let nb = batch.len();
     let mut pairs = Vec::with_capacity(batch.iter().product());
     for_each_offset_pair(

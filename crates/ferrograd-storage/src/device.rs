@@ -4,8 +4,10 @@
 
 use std::fmt;
 
-/// A compute device. Only [`Device::Cpu`] holds data in this build; asking for
-/// [`Device::Cuda`] returns [`crate::Error::CudaNotAvailable`].
+/// A compute device. Without the `cuda` feature only [`Device::Cpu`] holds
+/// data and asking for [`Device::Cuda`] returns
+/// [`crate::Error::CudaNotAvailable`]; with it, `Cuda(n)` works where a
+/// driver and a GPU are present.
 ///
 /// ```
 /// use ferrograd_storage::Device;
@@ -22,6 +24,7 @@ pub enum Device {
 }
 
 /// Why CUDA can't be used, for [`crate::Error::CudaNotAvailable`].
+#[cfg(not(feature = "cuda"))]
 const NO_CUDA_REASON: &str = "ferrograd was built without the `cuda` feature";
 
 impl Device {
@@ -31,17 +34,20 @@ impl Device {
     }
 
     /// Whether CUDA tensors can be made (`torch.cuda.is_available()`).
-    /// Always `false` in this build: ferrograd has no CUDA backend yet.
+    /// Always `false` without the `cuda` feature; with it, `true` when the
+    /// driver library loads and sees at least one GPU (probed once).
     ///
     /// ```
     /// use ferrograd_storage::Device;
-    /// assert!(!Device::is_cuda_available());
+    /// if !cfg!(feature = "cuda") {
+    ///     assert!(!Device::is_cuda_available());
+    /// }
     /// ```
     pub fn is_cuda_available() -> bool {
-        false
+        Device::Cuda(0).check_available().is_ok()
     }
 
-    /// `Device::Cuda(ordinal)` when CUDA is available, else [`Device::Cpu`]:
+    /// `Device::Cuda(ordinal)` when that GPU can be used, else [`Device::Cpu`]:
     /// the portable way to write `"cuda" if torch.cuda.is_available() else "cpu"`.
     ///
     /// ```
@@ -50,7 +56,7 @@ impl Device {
     /// assert_eq!(device.is_cuda(), Device::is_cuda_available());
     /// ```
     pub fn cuda_if_available(ordinal: usize) -> Device {
-        if Self::is_cuda_available() {
+        if Device::Cuda(ordinal).check_available().is_ok() {
             Device::Cuda(ordinal)
         } else {
             Device::Cpu
@@ -63,15 +69,28 @@ impl Device {
     /// ```
     /// use ferrograd_storage::Device;
     /// assert!(Device::Cpu.check_available().is_ok());
-    /// let e = Device::Cuda(0).check_available().unwrap_err();
-    /// assert!(e.to_string().starts_with("CUDA is not available: "));
+    /// if !Device::is_cuda_available() {
+    ///     let e = Device::Cuda(0).check_available().unwrap_err();
+    ///     assert!(e.to_string().starts_with("CUDA is not available: "));
+    /// }
     /// ```
     pub fn check_available(self) -> crate::Result<()> {
         match self {
             Device::Cpu => Ok(()),
+            #[cfg(not(feature = "cuda"))]
             Device::Cuda(_) => Err(crate::Error::CudaNotAvailable {
                 reason: NO_CUDA_REASON.into(),
             }),
+            #[cfg(feature = "cuda")]
+            Device::Cuda(ordinal) => match crate::cuda_probe::device_count() {
+                Ok(n) if ordinal < n => Ok(()),
+                Ok(n) => Err(crate::Error::CudaNotAvailable {
+                    reason: format!(
+                        "cuda:{ordinal} was asked for but only {n} CUDA device(s) are visible"
+                    ),
+                }),
+                Err(reason) => Err(crate::Error::CudaNotAvailable { reason }),
+            },
         }
     }
 }

@@ -127,6 +127,23 @@ pub enum Error {
         reason: String,
     },
 
+    /// Host memory asked of a tensor on a GPU by a path that only runs on
+    /// the CPU (an op without a kernel for that device, an in-place write).
+    #[error("this operation needs the tensor in host memory, but it is on {device} and the op has no {device} kernel yet. Move it with .cpu() first (and back with .to_device(...)).")]
+    NotOnHost {
+        /// Where the tensor lives.
+        device: Device,
+    },
+
+    /// A CUDA driver, NVRTC or cuBLAS call that failed at run time.
+    #[error("CUDA error in {context}: {msg}")]
+    Cuda {
+        /// What was being done (`launching add_f32`, `cublasSgemm`...).
+        context: String,
+        /// The driver's own message.
+        msg: String,
+    },
+
     /// A zero-copy host view (`numpy()`) asked of a tensor on a GPU; the message is PyTorch's.
     #[error("can't convert {device} device type tensor to numpy. Use Tensor.cpu() to copy the tensor to host memory first.")]
     NumpyOnDevice {

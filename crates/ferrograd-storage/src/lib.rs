@@ -9,7 +9,11 @@
 
 mod buffer;
 pub mod cpu;
+#[cfg(feature = "cuda")]
+mod cuda_probe;
 mod device;
+#[cfg(feature = "cuda")]
+mod device_buffer;
 mod dtype;
 mod element;
 mod error;
@@ -18,6 +22,8 @@ mod storage;
 
 pub use buffer::CpuBuffer;
 pub use device::Device;
+#[cfg(feature = "cuda")]
+pub use device_buffer::DeviceBuffer;
 pub use dtype::{DType, DTypeCategory};
 pub use element::{Element, FloatElement, NumElement};
 pub use error::{Error, Result};

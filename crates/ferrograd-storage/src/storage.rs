@@ -16,6 +16,9 @@ struct StorageInner {
     dtype: DType,
     /// Fixed at creation: writers change values, never the length.
     len: usize,
+    /// The device memory of a non-CPU storage (whose `buffer` is then empty).
+    #[cfg(feature = "cuda")]
+    on_device: Option<Arc<dyn crate::DeviceBuffer>>,
 }
 
 /// A shared, typed buffer plus the version counter of everything viewing it.
@@ -66,8 +69,40 @@ impl Storage {
                 buffer: RwLock::new(buffer),
                 version: AtomicU64::new(0),
                 device: Device::Cpu,
+                #[cfg(feature = "cuda")]
+                on_device: None,
             }),
         }
+    }
+
+    #[cfg(feature = "cuda")]
+    pub(crate) fn with_device_buffer(buffer: Arc<dyn crate::DeviceBuffer>) -> Self {
+        Storage {
+            inner: Arc::new(StorageInner {
+                dtype: buffer.dtype(),
+                len: buffer.len(),
+                buffer: RwLock::new(CpuBuffer::zeros(buffer.dtype(), 0)),
+                version: AtomicU64::new(0),
+                device: buffer.device(),
+                on_device: Some(buffer),
+            }),
+        }
+    }
+
+    /// The device memory of a storage that is not on the CPU.
+    #[cfg(feature = "cuda")]
+    pub fn device_buffer(&self) -> Option<&Arc<dyn crate::DeviceBuffer>> {
+        self.inner.on_device.as_ref()
+    }
+
+    /// `Err(NotOnHost)` for device memory, which has no host buffer to borrow.
+    #[inline]
+    fn check_host(&self) -> Result<()> {
+        #[cfg(feature = "cuda")]
+        if self.inner.device != Device::Cpu {
+            return Err(crate::device_buffer::not_on_host(self.inner.device));
+        }
+        Ok(())
     }
 
     /// Wraps a typed vector.
@@ -112,6 +147,7 @@ impl Storage {
 
     /// Borrows the buffer for reading; fails instead of blocking if a writer holds it.
     pub fn read(&self) -> Result<ReadGuard<'_>> {
+        self.check_host()?;
         self.inner
             .buffer
             .try_read()
@@ -121,6 +157,7 @@ impl Storage {
     /// Borrows the buffer for writing; fails instead of blocking if anyone else holds it.
     /// Does not bump the version: callers that change values do.
     pub fn write(&self) -> Result<WriteGuard<'_>> {
+        self.check_host()?;
         self.inner
             .buffer
             .try_write()
@@ -130,6 +167,7 @@ impl Storage {
     /// A read borrow that owns a handle to the storage, so it can outlive the
     /// tensor it came from (zero-copy array views hold one).
     pub fn read_owned(&self) -> Result<OwnedReadGuard> {
+        self.check_host()?;
         // SAFETY: the raw lock is released in OwnedReadGuard::drop.
         if unsafe { self.inner.buffer.raw() }.try_lock_shared() {
             Ok(OwnedReadGuard {
@@ -142,6 +180,7 @@ impl Storage {
 
     /// An exclusive borrow that owns a handle to the storage.
     pub fn write_owned(&self) -> Result<OwnedWriteGuard> {
+        self.check_host()?;
         // SAFETY: the raw lock is released in OwnedWriteGuard::drop.
         if unsafe { self.inner.buffer.raw() }.try_lock_exclusive() {
             Ok(OwnedWriteGuard {
@@ -154,6 +193,9 @@ impl Storage {
 
     /// Takes the buffer out if this is the only handle and nobody borrows it.
     pub fn try_unwrap(self) -> std::result::Result<CpuBuffer, Storage> {
+        if self.check_host().is_err() {
+            return Err(self);
+        }
         match Arc::try_unwrap(self.inner) {
             Ok(inner) => Ok(inner.buffer.into_inner()),
             Err(inner) => Err(Storage { inner }),

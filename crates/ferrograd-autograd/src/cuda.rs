@@ -1,0 +1,112 @@
+//! The bridge from [`Tensor`] ops to the CUDA kernels of `ferrograd-cuda`
+//! (only with the `cuda` feature). Each op of this crate that has a GPU
+//! kernel calls one function here when its input is on a GPU, before it
+//! would borrow host memory; everything else about the op (dtype
+//! promotion, broadcasting, the autograd node) stays in the op itself.
+
+use crate::{Scalar, Tensor};
+use ferrograd_cuda::{self as gpu, BinaryOp, UnaryOp};
+use ferrograd_storage::{broadcast_shapes, DType, Device, Error, Layout, Result, Storage};
+
+/// A tensor over a fresh contiguous device storage of `shape`.
+pub(crate) fn wrap(storage: Storage, shape: &[usize]) -> Tensor {
+    Tensor::from_parts_unchecked(storage, Layout::contiguous(shape))
+}
+
+fn binary_op(name: &str) -> Result<BinaryOp> {
+    Ok(match name {
+        "add" => BinaryOp::Add,
+        "sub" => BinaryOp::Sub,
+        "mul" => BinaryOp::Mul,
+        "div" => BinaryOp::Div,
+        _ => return Err(Error::invalid("cuda", format!("no CUDA kernel for {name}"))),
+    })
+}
+
+/// PyTorch lets a 0-d CPU tensor (a wrapped scalar) join a GPU op: it is
+/// moved to the other operand's device. Anything else must already match.
+fn same_device(a: &Tensor, b: &Tensor) -> Result<(Tensor, Tensor)> {
+    let follows = |s: &Tensor, other: &Tensor| {
+        s.dim() == 0 && s.device() == Device::Cpu && other.device().is_cuda() && !s.requires_grad()
+    };
+    let (a, b) = if follows(b, a) {
+        (a.clone(), b.to_device(a.device())?)
+    } else if follows(a, b) {
+        (a.to_device(b.device())?, b.clone())
+    } else {
+        (a.clone(), b.clone())
+    };
+    crate::check_same_device(&a, &b)?;
+    Ok((a, b))
+}
+
+/// The forward of `a op b` (op named `add`, `sub`, `mul` or `div`) on a GPU,
+/// broadcast and computed in `dtype`.
+pub(crate) fn binary_forward(
+    name: &'static str,
+    a: &Tensor,
+    b: &Tensor,
+    dtype: DType,
+) -> Result<Tensor> {
+    let (a, b) = same_device(a, b)?;
+    let shape = broadcast_shapes(name, a.shape(), b.shape())?;
+    let (a, b) = (a.cast_forward(dtype)?, b.cast_forward(dtype)?);
+    let la = a.layout().broadcast_to(&shape)?;
+    let lb = b.layout().broadcast_to(&shape)?;
+    let out = gpu::binary(binary_op(name)?, (a.storage(), &la), (b.storage(), &lb))?;
+    Ok(wrap(out, &shape))
+}
+
+/// The forward of `a op s` in `a`'s dtype.
+pub(crate) fn scalar_forward(name: &'static str, a: &Tensor, s: Scalar) -> Result<Tensor> {
+    let (sf, si) = (s.to_element::<f64>(), s.to_element::<i64>());
+    let out = gpu::scalar(binary_op(name)?, (a.storage(), a.layout()), sf, si)?;
+    Ok(wrap(out, a.shape()))
+}
+
+/// A unary kernel over `a`, in `a`'s dtype.
+pub fn unary_forward(op: UnaryOp, a: &Tensor) -> Result<Tensor> {
+    Ok(wrap(gpu::unary(op, (a.storage(), a.layout()))?, a.shape()))
+}
+
+/// A contiguous copy of `a` converted to `dtype`, on `a`'s GPU.
+pub(crate) fn cast(a: &Tensor, dtype: DType) -> Result<Tensor> {
+    Ok(wrap(
+        gpu::cast((a.storage(), a.layout()), dtype)?,
+        a.shape(),
+    ))
+}
+
+/// The sum over `dims` (sorted, distinct), shaped `out_shape`.
+pub(crate) fn sum_dims(a: &Tensor, dims: &[usize], out_shape: &[usize]) -> Result<Tensor> {
+    Ok(wrap(
+        gpu::sum_dims((a.storage(), a.layout()), dims)?,
+        out_shape,
+    ))
+}
+
+/// `value` of `dtype` in `shape` on `device`.
+pub(crate) fn full(shape: &[usize], value: Scalar, dtype: DType, device: Device) -> Result<Tensor> {
+    let n = shape.iter().product();
+    let (sf, si) = (value.to_element::<f64>(), value.to_element::<i64>());
+    Ok(wrap(gpu::fill(device, dtype, n, sf, si)?, shape))
+}
+
+/// The elements of a GPU tensor, row-major, in host memory.
+pub(crate) fn download(a: &Tensor) -> Result<ferrograd_storage::CpuBuffer> {
+    gpu::download(a.storage(), a.layout())
+}
+
+/// A copy of `t` on `device` (host↔device, or between GPUs through the host).
+pub(crate) fn copy_to(t: &Tensor, device: Device) -> Result<Tensor> {
+    let host = if t.device().is_cuda() {
+        download(t)?
+    } else {
+        t.contiguous_owned()?.storage().to_host()?
+    };
+    let storage = match device {
+        Device::Cpu => Storage::new(host),
+        Device::Cuda(ordinal) => gpu::upload(&host, ordinal)?,
+    };
+    Ok(wrap(storage, t.shape()))
+}

@@ -1,0 +1,487 @@
+//! The CUDA C kernels and their launches. Each kernel is generated as source
+//! text for its op and dtypes, compiled with NVRTC the first time it is used
+//! and cached by name in the [`Backend`](crate::backend::Backend).
+//!
+//! Inputs are read through their layouts (shape, signed strides, offset —
+//! passed by value in a small struct), so broadcast, transposed and sliced
+//! views need no copy first; outputs are always contiguous. Tensors of more
+//! than [`MAX_DIMS`] dimensions are refused with an error.
+
+use crate::backend::{cuda_error, Backend};
+use crate::buffer::CudaBuffer;
+use cudarc::driver::{DeviceRepr, LaunchConfig, PushKernelArg};
+use ferrograd_storage::{DType, Device, Error, Layout, Result, Storage};
+use std::sync::Arc;
+
+/// The most dimensions a GPU kernel indexes.
+pub const MAX_DIMS: usize = 8;
+const THREADS: u32 = 256;
+
+/// A tensor view as an op reads it: the storage and the layout to read.
+pub type View<'a> = (&'a Storage, &'a Layout);
+
+/// Elementwise binary ops.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinaryOp {
+    /// `a + b` (`a || b` on bools).
+    Add,
+    /// `a - b`.
+    Sub,
+    /// `a * b` (`a && b` on bools).
+    Mul,
+    /// `a / b`.
+    Div,
+}
+
+impl BinaryOp {
+    fn name(self) -> &'static str {
+        match self {
+            BinaryOp::Add => "add",
+            BinaryOp::Sub => "sub",
+            BinaryOp::Mul => "mul",
+            BinaryOp::Div => "div",
+        }
+    }
+
+    /// The C expression of `x op y`, `None` where PyTorch refuses the dtype.
+    fn expr(self, dtype: DType) -> Option<&'static str> {
+        match (self, dtype) {
+            (BinaryOp::Add, DType::Bool) => Some("x || y"),
+            (BinaryOp::Mul, DType::Bool) => Some("x && y"),
+            (BinaryOp::Sub | BinaryOp::Div, DType::Bool) => None,
+            (BinaryOp::Add, _) => Some("x + y"),
+            (BinaryOp::Sub, _) => Some("x - y"),
+            (BinaryOp::Mul, _) => Some("x * y"),
+            (BinaryOp::Div, _) => Some("x / y"),
+        }
+    }
+}
+
+/// Elementwise unary ops (the float-only ones refuse other dtypes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnaryOp {
+    /// `-x`.
+    Neg,
+    /// `e^x`.
+    Exp,
+    /// `ln x`.
+    Log,
+    /// `max(x, 0)`.
+    Relu,
+    /// `tanh x`.
+    Tanh,
+    /// `1 / (1 + e^-x)`.
+    Sigmoid,
+    /// `sqrt x`.
+    Sqrt,
+}
+
+impl UnaryOp {
+    fn name(self) -> &'static str {
+        match self {
+            UnaryOp::Neg => "neg",
+            UnaryOp::Exp => "exp",
+            UnaryOp::Log => "log",
+            UnaryOp::Relu => "relu",
+            UnaryOp::Tanh => "tanh",
+            UnaryOp::Sigmoid => "sigmoid",
+            UnaryOp::Sqrt => "sqrt",
+        }
+    }
+
+    fn expr(self, dtype: DType) -> Option<String> {
+        let f = match dtype {
+            DType::F32 => "f",
+            DType::F64 => "",
+            DType::Bool => return None,
+            _ => {
+                return match self {
+                    UnaryOp::Neg => Some("-x".into()),
+                    UnaryOp::Relu => Some("x > 0 ? x : 0".into()),
+                    _ => None,
+                }
+            }
+        };
+        Some(match self {
+            UnaryOp::Neg => "-x".into(),
+            UnaryOp::Exp => format!("exp{f}(x)"),
+            UnaryOp::Log => format!("log{f}(x)"),
+            UnaryOp::Relu => "x > 0 ? x : (TA)0".into(),
+            UnaryOp::Tanh => format!("tanh{f}(x)"),
+            UnaryOp::Sigmoid => format!("(TA)1 / ((TA)1 + exp{f}(-x))"),
+            UnaryOp::Sqrt => format!("sqrt{f}(x)"),
+        })
+    }
+}
+
+fn c_type(dtype: DType) -> &'static str {
+    match dtype {
+        DType::F32 => "float",
+        DType::F64 => "double",
+        DType::I64 => "long long",
+        DType::I32 => "int",
+        DType::U8 => "unsigned char",
+        DType::Bool => "bool",
+    }
+}
+
+/// Two strided operands over one shape, as the map kernel receives them.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct Strided {
+    ndim: i64,
+    shape: [i64; MAX_DIMS],
+    strides: [[i64; MAX_DIMS]; 2],
+    offset: [i64; 2],
+}
+
+// SAFETY: a plain #[repr(C)] struct of integers, mirrored by STRIDED_C.
+unsafe impl DeviceRepr for Strided {}
+
+const STRIDED_C: &str = "#define MAXD 8
+struct Strided { long long ndim; long long shape[MAXD]; long long strides[2][MAXD]; long long offset[2]; };
+";
+
+fn too_many_dims(ndim: usize) -> Error {
+    Error::invalid(
+        "cuda kernel",
+        format!("tensors of at most {MAX_DIMS} dimensions are supported on the GPU, got {ndim}; reshape first"),
+    )
+}
+
+fn strided(a: &Layout, b: &Layout) -> Result<Strided> {
+    if a.ndim() > MAX_DIMS {
+        return Err(too_many_dims(a.ndim()));
+    }
+    let mut m = Strided {
+        ndim: a.ndim() as i64,
+        offset: [a.offset() as i64, b.offset() as i64],
+        ..Default::default()
+    };
+    for d in 0..a.ndim() {
+        m.shape[d] = a.shape()[d] as i64;
+        m.strides[0][d] = a.strides()[d] as i64;
+        m.strides[1][d] = b.strides()[d] as i64;
+    }
+    Ok(m)
+}
+
+/// The map kernel: `out[i] = EXPR(x, y)` over a strided pair, grid-stride loop.
+fn map_source(name: &str, ta: DType, tb: DType, to: DType, expr: &str) -> String {
+    let (ta, tb, to) = (c_type(ta), c_type(tb), c_type(to));
+    format!(
+        "{STRIDED_C}typedef {ta} TA; typedef {tb} TB; typedef {to} TO;
+extern \"C\" __global__ void {name}(const TA* a, const TB* b, TO* out, Strided m, long long n, double sf, long long si) {{
+  long long step = (long long)blockDim.x * gridDim.x;
+  for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {{
+    long long r = i, pa = m.offset[0], pb = m.offset[1];
+    for (int d = (int)m.ndim - 1; d >= 0; --d) {{
+      long long k = r % m.shape[d]; r /= m.shape[d];
+      pa += k * m.strides[0][d]; pb += k * m.strides[1][d];
+    }}
+    TA x = a[pa]; TB y = b[pb]; (void)y; (void)sf; (void)si;
+    out[i] = (TO)({expr});
+  }}
+}}
+"
+    )
+}
+
+fn grid(n: usize) -> LaunchConfig {
+    let blocks = n.div_ceil(THREADS as usize).clamp(1, 1 << 20) as u32;
+    LaunchConfig {
+        grid_dim: (blocks, 1, 1),
+        block_dim: (THREADS, 1, 1),
+        shared_mem_bytes: 0,
+    }
+}
+
+/// The device buffers of a binary op's operands, on one GPU.
+fn operands<'a>(a: &'a Storage, b: &'a Storage) -> Result<(&'a CudaBuffer, &'a CudaBuffer)> {
+    if a.device() != b.device() {
+        return Err(Error::DeviceMismatch {
+            a: a.device(),
+            b: b.device(),
+        });
+    }
+    Ok((CudaBuffer::of(a)?, CudaBuffer::of(b)?))
+}
+
+/// Launches the map kernel `name` over `shape`, writing a new `to` buffer.
+#[allow(clippy::too_many_arguments)]
+fn launch_map(
+    backend: &Arc<Backend>,
+    name: &str,
+    source: impl FnOnce() -> String,
+    (a, la): (&CudaBuffer, &Layout),
+    (b, lb): (&CudaBuffer, &Layout),
+    to: DType,
+    scalar: (f64, i64),
+) -> Result<Storage> {
+    let n = la.numel();
+    let mut out = CudaBuffer::zeros(backend, to, n)?;
+    if n > 0 {
+        let f = backend.kernel(name, source)?;
+        let m = strided(la, lb)?;
+        let n64 = n as i64;
+        let mut args = backend.stream().launch_builder(&f);
+        args.arg(a.bytes())
+            .arg(b.bytes())
+            .arg(out.bytes_mut())
+            .arg(&m)
+            .arg(&n64)
+            .arg(&scalar.0)
+            .arg(&scalar.1);
+        // SAFETY: the kernel's parameters match the arguments pushed; every
+        // offset it computes lies inside the layouts the caller checked.
+        unsafe { args.launch(grid(n)) }.map_err(|e| cuda_error(format!("launching {name}"), e))?;
+    }
+    Ok(out.into_storage())
+}
+
+/// Runs the map kernel `name` computing `expr` over `a` and `b` into `to`.
+fn run_map(
+    name: String,
+    (a, la): View<'_>,
+    (b, lb): View<'_>,
+    to: DType,
+    expr: &str,
+    scalar: (f64, i64),
+) -> Result<Storage> {
+    let (ba, bb) = operands(a, b)?;
+    let source = || map_source(&name, a.dtype(), b.dtype(), to, expr);
+    launch_map(ba.backend(), &name, source, (ba, la), (bb, lb), to, scalar)
+}
+
+fn refused(op: &'static str, dtype: DType, hint: &str) -> Error {
+    Error::UnsupportedDType {
+        op,
+        dtype,
+        hint: hint.into(),
+    }
+}
+
+/// `a op b` over `a`'s layout; both layouts already broadcast to one shape
+/// and both storages of one dtype. The result is contiguous.
+pub fn binary(op: BinaryOp, a: View<'_>, b: View<'_>) -> Result<Storage> {
+    let dtype = a.0.dtype();
+    let hint = "Use logical ops on bool tensors, or convert first with .long() or .float().";
+    let expr = op
+        .expr(dtype)
+        .ok_or_else(|| refused(op.name(), dtype, hint))?;
+    let name = format!("{}_{}", op.name(), dtype.name());
+    run_map(name, a, b, dtype, expr, (0.0, 0))
+}
+
+/// `a op s` for a scalar `s` (given as `f64` for float dtypes and `i64` for
+/// the others), in `a`'s dtype.
+pub fn scalar(op: BinaryOp, a: View<'_>, sf: f64, si: i64) -> Result<Storage> {
+    let dtype = a.0.dtype();
+    let expr = op
+        .expr(dtype)
+        .filter(|_| dtype != DType::Bool)
+        .ok_or_else(|| refused(op.name(), dtype, "Convert first with .long() or .float()."))?;
+    let s = if dtype.is_floating_point() {
+        "(TA)sf"
+    } else {
+        "(TA)si"
+    };
+    let name = format!("{}_scalar_{}", op.name(), dtype.name());
+    run_map(name, a, a, dtype, &expr.replace('y', s), (sf, si))
+}
+
+/// A unary op elementwise, in `a`'s dtype.
+pub fn unary(op: UnaryOp, a: View<'_>) -> Result<Storage> {
+    let dtype = a.0.dtype();
+    let expr = op
+        .expr(dtype)
+        .ok_or_else(|| refused(op.name(), dtype, "Convert first with .float()."))?;
+    let name = format!("{}_{}", op.name(), dtype.name());
+    run_map(name, a, a, dtype, &expr, (0.0, 0))
+}
+
+/// A contiguous copy of the view, converted to `dtype` (C's conversions:
+/// floats truncate toward zero into integers, nonzero is `true`).
+pub fn cast(a: View<'_>, dtype: DType) -> Result<Storage> {
+    let name = format!("cast_{}_{}", a.0.dtype().name(), dtype.name());
+    let expr = if dtype == DType::Bool { "x != 0" } else { "x" };
+    run_map(name, a, a, dtype, expr, (0.0, 0))
+}
+
+/// `len` elements of `dtype` on `device`, all equal to the scalar (`sf` for
+/// float dtypes, `si` otherwise).
+pub fn fill(device: Device, dtype: DType, len: usize, sf: f64, si: i64) -> Result<Storage> {
+    let Device::Cuda(ordinal) = device else {
+        return Err(Error::invalid("cuda fill", "expected a CUDA device"));
+    };
+    let backend = crate::backend::backend(ordinal)?;
+    let mut out = CudaBuffer::zeros(&backend, dtype, len)?;
+    if len > 0 {
+        let name = format!("fill_{}", dtype.name());
+        let t = c_type(dtype);
+        let s = if dtype.is_floating_point() {
+            "sf"
+        } else {
+            "si"
+        };
+        let f = backend.kernel(&name, || {
+            format!(
+                "extern \"C\" __global__ void {name}({t}* out, long long n, double sf, long long si) {{
+  long long step = (long long)blockDim.x * gridDim.x;
+  for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) out[i] = ({t}){s};
+}}
+"
+            )
+        })?;
+        let n64 = len as i64;
+        let mut args = backend.stream().launch_builder(&f);
+        args.arg(out.bytes_mut()).arg(&n64).arg(&sf).arg(&si);
+        // SAFETY: the kernel writes `len` elements of a `len`-element buffer.
+        unsafe { args.launch(grid(len)) }
+            .map_err(|e| cuda_error(format!("launching {name}"), e))?;
+    }
+    Ok(out.into_storage())
+}
+
+/// Kept and reduced dims of a sum, as the sum kernel receives them.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct Reduction {
+    nk: i64,
+    kshape: [i64; MAX_DIMS],
+    kstride: [i64; MAX_DIMS],
+    nr: i64,
+    rshape: [i64; MAX_DIMS],
+    rstride: [i64; MAX_DIMS],
+    offset: i64,
+    rcount: i64,
+}
+
+// SAFETY: a plain #[repr(C)] struct of integers, mirrored in the sum kernel.
+unsafe impl DeviceRepr for Reduction {}
+
+/// One block per output element: threads stride over the reduced elements,
+/// then a shared-memory tree adds their partial sums (in `double` for
+/// floats, `long long` for integers and bools).
+fn sum_source(name: &str, ta: DType, to: DType) -> String {
+    let acc = if ta.is_floating_point() {
+        "double"
+    } else {
+        "long long"
+    };
+    let (ta, to) = (c_type(ta), c_type(to));
+    format!(
+        "#define MAXD 8
+struct Reduction {{ long long nk; long long kshape[MAXD]; long long kstride[MAXD]; long long nr; long long rshape[MAXD]; long long rstride[MAXD]; long long offset; long long rcount; }};
+extern \"C\" __global__ void {name}(const {ta}* a, {to}* out, Reduction m, long long nout) {{
+  __shared__ {acc} part[{THREADS}];
+  for (long long o = blockIdx.x; o < nout; o += gridDim.x) {{
+    long long base = m.offset, r = o;
+    for (int d = (int)m.nk - 1; d >= 0; --d) {{ long long k = r % m.kshape[d]; r /= m.kshape[d]; base += k * m.kstride[d]; }}
+    {acc} acc = 0;
+    for (long long j = threadIdx.x; j < m.rcount; j += blockDim.x) {{
+      long long q = j, p = base;
+      for (int d = (int)m.nr - 1; d >= 0; --d) {{ long long k = q % m.rshape[d]; q /= m.rshape[d]; p += k * m.rstride[d]; }}
+      acc += ({acc})a[p];
+    }}
+    part[threadIdx.x] = acc;
+    __syncthreads();
+    for (int s = blockDim.x / 2; s > 0; s >>= 1) {{
+      if (threadIdx.x < s) part[threadIdx.x] += part[threadIdx.x + s];
+      __syncthreads();
+    }}
+    if (threadIdx.x == 0) out[o] = ({to})part[0];
+    __syncthreads();
+  }}
+}}
+"
+    )
+}
+
+/// The sum over `dims` (sorted, distinct, in range) of the view, as a
+/// contiguous buffer of the kept dims in order. Floats keep their dtype;
+/// integers and bools sum to `i64`, as on the CPU.
+pub fn sum_dims((a, la): View<'_>, dims: &[usize]) -> Result<Storage> {
+    if la.ndim() > MAX_DIMS {
+        return Err(too_many_dims(la.ndim()));
+    }
+    let ta = a.dtype();
+    let to = if ta.is_floating_point() {
+        ta
+    } else {
+        DType::I64
+    };
+    let mut m = Reduction {
+        offset: la.offset() as i64,
+        rcount: 1,
+        ..Default::default()
+    };
+    for d in 0..la.ndim() {
+        let (size, stride) = (la.shape()[d] as i64, la.strides()[d] as i64);
+        if dims.contains(&d) {
+            m.rshape[m.nr as usize] = size;
+            m.rstride[m.nr as usize] = stride;
+            m.nr += 1;
+            m.rcount *= size;
+        } else {
+            m.kshape[m.nk as usize] = size;
+            m.kstride[m.nk as usize] = stride;
+            m.nk += 1;
+        }
+    }
+    let nout: usize = m.kshape[..m.nk as usize].iter().product::<i64>() as usize;
+    let ba = CudaBuffer::of(a)?;
+    let backend = ba.backend();
+    let mut out = CudaBuffer::zeros(backend, to, nout)?;
+    if nout > 0 {
+        let name = format!("sum_{}", ta.name());
+        let f = backend.kernel(&name, || sum_source(&name, ta, to))?;
+        let n64 = nout as i64;
+        let cfg = LaunchConfig {
+            grid_dim: (nout.min(1 << 16) as u32, 1, 1),
+            block_dim: (THREADS, 1, 1),
+            shared_mem_bytes: 0,
+        };
+        let mut args = backend.stream().launch_builder(&f);
+        args.arg(ba.bytes()).arg(out.bytes_mut()).arg(&m).arg(&n64);
+        // SAFETY: parameters match; offsets stay inside the input's layout.
+        unsafe { args.launch(cfg) }.map_err(|e| cuda_error(format!("launching {name}"), e))?;
+    }
+    Ok(out.into_storage())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources_name_their_kernel_and_types() {
+        let s = map_source("add_float32", DType::F32, DType::F32, DType::F32, "x + y");
+        assert!(s.contains("void add_float32(const TA* a, const TB* b, TO* out"));
+        assert!(s.contains("typedef float TA;") && s.contains("out[i] = (TO)(x + y);"));
+        let s = sum_source("sum_int32", DType::I32, DType::I64);
+        assert!(s.contains("const int* a, long long* out") && s.contains("long long acc = 0;"));
+    }
+
+    #[test]
+    fn ops_refuse_the_dtypes_pytorch_refuses() {
+        assert_eq!(BinaryOp::Sub.expr(DType::Bool), None);
+        assert_eq!(BinaryOp::Add.expr(DType::Bool), Some("x || y"));
+        assert_eq!(UnaryOp::Exp.expr(DType::I64), None);
+        assert_eq!(UnaryOp::Exp.expr(DType::F32).as_deref(), Some("expf(x)"));
+        assert_eq!(UnaryOp::Exp.expr(DType::F64).as_deref(), Some("exp(x)"));
+        assert_eq!(UnaryOp::Neg.expr(DType::I32).as_deref(), Some("-x"));
+    }
+
+    #[test]
+    fn layouts_pack_into_the_kernel_struct() {
+        let a = Layout::contiguous(&[2, 3]).transpose(0, 1);
+        let m = strided(&a, &a).unwrap();
+        assert_eq!(
+            (m.ndim, &m.shape[..2], &m.strides[0][..2]),
+            (2, &[3, 2][..], &[1, 3][..])
+        );
+        let deep = Layout::contiguous(&[1; 9]);
+        assert!(strided(&deep, &deep).is_err());
+    }
+}
