@@ -1,6 +1,6 @@
 //! The CUDA C kernels and their launches. Each kernel is generated as source
 //! text for its op and dtypes, compiled with NVRTC the first time it is used
-//! and cached by name in the [`Backend`](crate::backend::Backend).
+//! and cached by name in the backend of its GPU.
 //!
 //! Inputs are read through their layouts (shape, signed strides, offset —
 //! passed by value in a small struct), so broadcast, transposed and sliced

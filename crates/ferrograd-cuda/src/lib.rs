@@ -9,13 +9,13 @@
 //! plus a [`Layout`](ferrograd_storage::Layout) — so that `ferrograd-autograd`
 //! can call it from its ops without a dependency cycle:
 //!
-//! - [`backend`]: one context, stream, cuBLAS handle and kernel cache per GPU;
+//! - `backend`: one context, stream, cuBLAS handle and kernel cache per GPU;
 //!   absence of a driver, of NVRTC or of cuBLAS is an
 //!   [`Error::CudaNotAvailable`](ferrograd_storage::Error::CudaNotAvailable), never a panic;
-//! - [`CudaBuffer`]: device memory as a storage holds it, host↔device copies;
-//! - [`kernels`]: CUDA C compiled with NVRTC at first use and cached —
+//! - `CudaBuffer`: device memory as a storage holds it, host↔device copies;
+//! - `kernels`: CUDA C compiled with NVRTC at first use and cached —
 //!   strided elementwise maps (broadcasting, casts, copies) and sums over dims;
-//! - [`matmul`]: row-major (batched) matrix products through cuBLAS.
+//! - `matmul`: row-major (batched) matrix products through cuBLAS.
 //!
 //! ```
 //! # #[cfg(feature = "cuda")] {
