@@ -45,6 +45,7 @@ fn main() -> Result<()> {
         println!("wrote {path}");
     }
 
+    manual_seed(0);
     let model = Linear::new(784, 10)?;
     let loader = DataLoader::new(
         shapes.train().clone(),

@@ -30,7 +30,7 @@ pub(super) const CLASSES: [&str; 10] = [
 type P = (f32, f32);
 
 fn length(p: P) -> f32 {
-    p.0.hypot(p.1)
+    (p.0 * p.0 + p.1 * p.1).sqrt()
 }
 
 /// Distance from `p` to the segment `a`–`b`.
@@ -87,8 +87,14 @@ pub(super) fn draw(class: usize, rng: &mut StdRng, img: &mut [f32]) {
     let half_width = rng.random_range(1.0f32..2.2) / 2.0 + 0.5;
     let ink = rng.random_range(0.6f32..1.0);
     let (sin, cos) = angle.sin_cos();
+    // Every shape lies within 1.4 shape units of its centre.
+    let reach = 1.4 * sx.max(sy) + half_width;
     for (i, px) in img.iter_mut().enumerate() {
         let (dx, dy) = ((i % SIDE) as f32 + 0.5 - cx, (i / SIDE) as f32 + 0.5 - cy);
+        if dx * dx + dy * dy > reach * reach {
+            *px = 0.0;
+            continue;
+        }
         let local = ((cos * dx + sin * dy) / sx, (cos * dy - sin * dx) / sy);
         let d = distance(class, local) * scale;
         *px = ink * (half_width - d).clamp(0.0, 1.0);
