@@ -1,6 +1,6 @@
 //! One training step of the reference CNN (`ferrograd_nn::models::small_cnn`)
 //! at batch 64 on 1×28×28 inputs: forward, cross-entropy, backward, SGD with
-//! momentum. PyTorch's twin is `benches/twins/cnn_train_step.py`.
+//! momentum 0.9 (`optim::SGD`). PyTorch's twin is `benches/twins/cnn_train_step.py`.
 //!
 //! `cargo bench --bench cnn_train_step -- --warm-up-time 2 --measurement-time 10`
 
@@ -14,27 +14,16 @@ fn train_step(c: &mut Criterion) {
     let params = model.parameters();
     let x = Tensor::rand(&[64, 1, 28, 28], DType::F32).unwrap();
     let y = Tensor::randint(0, 10, &[64]).unwrap();
-    let momentum: Vec<Tensor> = params
-        .iter()
-        .map(|p| Tensor::zeros_like(p).unwrap())
-        .collect();
+    let mut opt = SGD::new(params, SgdConfig::new().lr(0.01).momentum(0.9)).unwrap();
     let mut group = c.benchmark_group("cnn_train_step");
     group.sample_size(30);
     group.bench_function("batch 64 forward+backward+sgd", |b| {
         b.iter(|| {
-            params.iter().for_each(|p| p.zero_grad());
+            opt.zero_grad();
             let logits = model.forward(&x).unwrap();
             let loss = cross_entropy(&logits, &y, CrossEntropyOptions::default()).unwrap();
             loss.backward().unwrap();
-            with_no_grad(|| -> Result<()> {
-                for (p, m) in params.iter().zip(&momentum) {
-                    let g = p.grad().unwrap();
-                    m.mul_(0.9)?.add_(&g)?;
-                    p.sub_(&(m * 0.01))?;
-                }
-                Ok(())
-            })
-            .unwrap();
+            opt.step().unwrap();
         })
     });
     group.finish();

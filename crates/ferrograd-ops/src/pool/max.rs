@@ -80,16 +80,24 @@ fn plane_max_2x2<T: FloatElement>(win: &Windows, plane: &[T], out: &mut [T], idx
         let top = &plane[2 * r * w..][..2 * ow];
         let bottom = &plane[(2 * r + 1) * w..][..2 * ow];
         let pairs = top.chunks_exact(2).zip(bottom.chunks_exact(2));
-        for (c, ((t, b), (o, i))) in pairs.zip(best.iter_mut().zip(at.iter_mut())).enumerate() {
-            let first = 2 * r * w + 2 * c;
-            let (mut v, mut a) = (t[0], first);
-            keep(&mut v, &mut a, t[1], first + 1);
-            keep(&mut v, &mut a, b[0], first + w);
-            keep(&mut v, &mut a, b[1], first + w + 1);
-            *o = v;
-            *i = a as i64;
+        let first_of_row = (2 * r * w) as i64;
+        let (w, mut first) = (w as i64, first_of_row);
+        for ((t, b), (o, i)) in pairs.zip(best.iter_mut().zip(at.iter_mut())) {
+            let (v, a) = select_max((t[0], first), (t[1], first + 1));
+            let (v, a) = select_max((v, a), (b[0], first + w));
+            (*o, *i) = select_max((v, a), (b[1], first + w + 1));
+            first += 2;
         }
     }
+}
+
+/// The larger of two `(value, index)` pairs, the first on ties, NaN winning:
+/// written without branches, since random data would mispredict them.
+#[inline(always)]
+fn select_max<T: FloatElement>(best: (T, i64), candidate: (T, i64)) -> (T, i64) {
+    let take = (candidate.0 > best.0) | candidate.0.is_nan();
+    let index = [best.1, candidate.1][take as usize];
+    (if take { candidate.0 } else { best.0 }, index)
 }
 
 /// Each window's maximum and its index in the plane, `planes × oh × ow` of each.
