@@ -62,6 +62,7 @@ fn busy(state: &'static str) -> Error {
 impl Storage {
     /// Wraps a host buffer.
     pub fn new(buffer: CpuBuffer) -> Self {
+        crate::cpu::keep_freed_memory();
         Storage {
             inner: Arc::new(StorageInner {
                 dtype: buffer.dtype(),

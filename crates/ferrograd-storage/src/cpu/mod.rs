@@ -2,10 +2,12 @@
 //! the element type. Outputs are fresh row-major vectors, filled without
 //! zeroing first; large contiguous work is split across rayon's threads.
 
+mod allocator;
 mod copy;
 mod map;
 mod reduce;
 
+pub use allocator::keep_freed_memory;
 pub use copy::{copy_into_strided, gather_contiguous};
 pub use map::{binary_map, binary_map_inplace, cast_buffer, unary_map, unary_map_inplace};
 pub use reduce::reduce_dims;
