@@ -44,6 +44,11 @@ def no_grad():
         chain(leaf)
 
 
-print(f"autograd_overhead/forward_backward  {per_op_ns(forward_backward):8.1f} ns/op")
-print(f"autograd_overhead/no_grad           {per_op_ns(no_grad):8.1f} ns/op")
-print(f"autograd_overhead/no_graph_inputs   {per_op_ns(lambda: chain(plain)):8.1f} ns/op")
+def main():
+    print(f"autograd_overhead/forward_backward  {per_op_ns(forward_backward):8.1f} ns/op")
+    print(f"autograd_overhead/no_grad           {per_op_ns(no_grad):8.1f} ns/op")
+    print(f"autograd_overhead/no_graph_inputs   {per_op_ns(lambda: chain(plain)):8.1f} ns/op")
+
+
+if __name__ == "__main__":
+    main()

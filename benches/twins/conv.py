@@ -84,7 +84,11 @@ def cnn_without_relu():
     bench("cnn batch 64 (no relu)/forward+backward", step, 0, unit=None)
 
 
-if __name__ == "__main__":
+def main():
     conv_layers()
     max_pooling()
     cnn_without_relu()
+
+
+if __name__ == "__main__":
+    main()
