@@ -19,3 +19,6 @@ pub mod gpu_tensors {}
 
 #[doc = include_str!("../docs/tutorials/dtypes.md")]
 pub mod dtypes {}
+
+#[doc = include_str!("../docs/tutorials/training-cnn.md")]
+pub mod training_cnn {}
