@@ -7,6 +7,7 @@ use crate::grad_mode::is_grad_enabled;
 use crate::graph::{GradHook, Node, NodeKind, SavedTensor};
 use ferrograd_storage::{CpuBuffer, DType, Device, Element, Error, Layout, Result, Storage};
 use parking_lot::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 
 /// An n-dimensional array with PyTorch's semantics: strided views that share
@@ -32,6 +33,9 @@ pub(crate) struct TensorImpl {
     pub(crate) layout: Layout,
     pub(crate) dtype: DType,
     pub(crate) meta: Mutex<AutogradMeta>,
+    /// `meta.requires_grad || meta.grad_fn.is_some()`, kept beside the lock
+    /// so that asking (every op does, for each input) takes no lock.
+    pub(crate) requires_grad_cached: AtomicBool,
 }
 
 #[derive(Default)]
@@ -82,6 +86,7 @@ impl Tensor {
                 storage,
                 layout,
                 meta: Mutex::new(AutogradMeta::default()),
+                requires_grad_cached: AtomicBool::new(false),
             }),
         }
     }
@@ -232,8 +237,14 @@ impl Tensor {
     /// True if gradients flow to this tensor: a leaf marked with
     /// [`requires_grad_`](Self::requires_grad_), or a result of ops on one.
     pub fn requires_grad(&self) -> bool {
-        let meta = self.inner.meta.lock();
-        meta.requires_grad || meta.grad_fn.is_some()
+        self.inner.requires_grad_cached.load(Ordering::Acquire)
+    }
+
+    /// Updates the cached [`requires_grad`](Self::requires_grad) after a
+    /// change of `meta` (call with the lock held).
+    fn cache_requires_grad(&self, meta: &AutogradMeta) {
+        let value = meta.requires_grad || meta.grad_fn.is_some();
+        self.inner.requires_grad_cached.store(value, Ordering::Release);
     }
 
     /// Marks a leaf as requiring grad (or not) and returns a handle to it, so
@@ -263,6 +274,7 @@ impl Tensor {
             }
         } else {
             meta.requires_grad = requires_grad;
+            self.cache_requires_grad(&meta);
         }
         drop(meta);
         Ok(self.clone())
@@ -326,6 +338,7 @@ impl Tensor {
         let mut meta = self.inner.meta.lock();
         meta.grad_fn = None;
         meta.requires_grad = false;
+        self.cache_requires_grad(&meta);
         drop(meta);
         self.clone()
     }
@@ -423,7 +436,10 @@ impl Tensor {
     /// A handle on the same data whose grad_fn is `node` (unpacking a saved output).
     pub(crate) fn with_history(&self, node: Arc<Node>) -> Tensor {
         let t = Self::from_parts_unchecked(self.inner.storage.clone(), self.inner.layout.clone());
-        t.inner.meta.lock().grad_fn = Some(node);
+        let mut meta = t.inner.meta.lock();
+        meta.grad_fn = Some(node);
+        t.cache_requires_grad(&meta);
+        drop(meta);
         t
     }
 
@@ -470,7 +486,10 @@ impl Tensor {
         let next = inputs.iter().map(|t| t.gradient_edge()).collect();
         let saved = saved.iter().map(|s| (*s).clone()).collect();
         let node = Node::new(name, NodeKind::Function(Box::new(backward)), next, saved);
-        self.inner.meta.lock().grad_fn = Some(node);
+        let mut meta = self.inner.meta.lock();
+        meta.grad_fn = Some(node);
+        self.cache_requires_grad(&meta);
+        drop(meta);
         self
     }
 
@@ -536,6 +555,7 @@ impl Tensor {
         let mut meta = self.inner.meta.lock();
         meta.grad_fn = Some(node);
         meta.requires_grad = false;
+        self.cache_requires_grad(&meta);
     }
 
     /// A copy as a fresh row-major tensor, detached, even if already contiguous.
