@@ -244,7 +244,9 @@ impl Tensor {
     /// change of `meta` (call with the lock held).
     fn cache_requires_grad(&self, meta: &AutogradMeta) {
         let value = meta.requires_grad || meta.grad_fn.is_some();
-        self.inner.requires_grad_cached.store(value, Ordering::Release);
+        self.inner
+            .requires_grad_cached
+            .store(value, Ordering::Release);
     }
 
     /// Marks a leaf as requiring grad (or not) and returns a handle to it, so
