@@ -13,6 +13,21 @@
 //! assert_eq!(x.grad().unwrap().to_vec::<f32>()?, vec![2.0, 4.0, 6.0]);
 //! # Ok::<(), ferrograd::Error>(())
 //! ```
+//!
+//! ## Crates
+//!
+//! [`storage`] (dtypes, layouts, buffers, CPU kernels, the error type) ←
+//! [`autograd`] (`Tensor`, views, the graph) ← [`ops`] (differentiable ops) ←
+//! [`interop`] (ndarray, `.npy`/`.npz`, safetensors) and [`nn`] (modules,
+//! optimizers, data). The [`tutorials`] teach the PyTorch tasks in ferrograd.
+//!
+//! ## Features
+//!
+//! - `cuda` (off by default): the CUDA backend on `cudarc`, with the driver,
+//!   NVRTC and cuBLAS loaded at run time, so the feature builds on machines
+//!   without CUDA. Without a usable GPU, `Tensor::cuda()` returns
+//!   [`Error::CudaNotAvailable`] and `Device::cuda_if_available(0)` is the
+//!   CPU.
 
 pub use ferrograd_autograd as autograd;
 pub use ferrograd_interop as interop;
