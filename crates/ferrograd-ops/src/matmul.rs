@@ -10,7 +10,7 @@
 
 mod gemm;
 
-pub(crate) use gemm::{gemm, self_threaded, Dims, Gemm, MatView, SharedOut};
+pub(crate) use gemm::{fits_one_thread, gemm, self_threaded, Dims, Gemm, MatView, SharedOut};
 
 use ferrograd_autograd::{check_same_device, reduce_grad, InputMeta, SavedTensor, Tensor};
 use ferrograd_storage::cpu::for_each_offset_pair;

@@ -13,7 +13,7 @@ use super::kernels::{
 };
 use super::scratch::Scratch;
 use super::Conv2dOptions;
-use crate::matmul::{gemm, MatView};
+use crate::matmul::{gemm, MatView, SharedOut};
 use num_traits::Float;
 use rayon::prelude::*;
 use std::ops::Range;
@@ -71,16 +71,9 @@ pub(crate) fn backward_input_with<T: ConvElement>(
                 // gcols (k × l) = Wᵀ (k × m) · grad (m × l)
                 let (d, vcols) = (dims(g.k(), g.m(), g.l()), MatView::row_major(0, g.l()));
                 let vg = output_rows(g, (img, grp), 0);
-                gemm(
-                    d,
-                    w,
-                    weight_view(g, grp).t(),
-                    grad,
-                    vg,
-                    T::zero(),
-                    &mut gcols,
-                    vcols,
-                );
+                let (vw, zero) = (weight_view(g, grp).t(), T::zero());
+                // SAFETY: `gcols` is this task's own buffer.
+                unsafe { SharedOut::new(&mut gcols).gemm_local(d, w, vw, grad, vg, zero, vcols) };
                 for (r, src) in gcols.chunks_exact(g.l()).enumerate() {
                     let (c, ij) = tap(g, r);
                     let plane = &mut planes[(grp * g.cg() + c) * g.hw()..][..g.hw()];
@@ -168,16 +161,9 @@ fn weight_block<T: ConvElement>(
         im2col_image(g, x, (img, grp), rows.clone(), &mut cols);
         let (d, vcols) = (dims(g.m(), nb, g.k()), MatView::row_major(0, nb).t());
         let vg = output_rows(g, (img, grp), rows.start);
-        gemm(
-            d,
-            grad,
-            vg,
-            &cols,
-            vcols,
-            T::one(),
-            &mut acc,
-            weight_view(g, grp),
-        );
+        let (out, vw) = (SharedOut::new(&mut acc), weight_view(g, grp));
+        // SAFETY: `acc` is this task's own accumulator.
+        unsafe { out.gemm_local(d, grad, vg, &cols, vcols, T::one(), vw) };
     }
     acc
 }

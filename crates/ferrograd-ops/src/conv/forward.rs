@@ -112,7 +112,7 @@ fn forward_blocks<T: ConvElement>(
             let beta = fill_bias(g, shared, (vc.offset, nb), bias, grp);
             let (d, vcols) = (dims(nb, g.k(), g.m()), MatView::row_major(0, nb).t());
             // SAFETY: this task alone writes these output positions.
-            unsafe { shared.gemm(d, &cols, vcols, wt, wt_view(g, grp), beta, vc.t()) };
+            unsafe { shared.gemm_local(d, &cols, vcols, wt, wt_view(g, grp), beta, vc.t()) };
         }
     });
 }

@@ -5,16 +5,16 @@
 //!
 //! Each product pairs the weight of one group `g` (`m × k`) with a column
 //! matrix (`k × positions`). Two schedules:
-//! - [`Schedule::Blocks`], when one image's product is small: rayon over
-//!   `(image, block of output rows)` tasks, each block small enough that
-//!   matrixmultiply runs its product on the task's own thread, with its
-//!   columns in a buffer that stays in cache;
-//! - [`Schedule::Chunked`], when it is big enough for matrixmultiply's
-//!   threads: the columns of a chunk of images (sized to stay in L2) side by
-//!   side and one product over all of them on matrixmultiply's threads
-//!   (never both thread pools at once), arranged so the long `positions`
-//!   dimension is matrixmultiply's `m`, whose packing it spreads over its
-//!   threads.
+//! - [`Schedule::Blocks`], when there are enough images (or rows) to keep
+//!   every thread busy: rayon over `(image, block of output rows)` tasks,
+//!   each product on the task's own thread (a product matrixmultiply would
+//!   thread is summed from slices of its reduction, see `gemm_local`), with
+//!   its columns in a buffer that stays in cache;
+//! - [`Schedule::Chunked`], when few images make big products: the columns
+//!   of a chunk of images (sized to stay in L2) side by side and one product
+//!   over all of them on matrixmultiply's threads (never both thread pools
+//!   at once), arranged so the long `positions` dimension is
+//!   matrixmultiply's `m`, whose packing it spreads over its threads.
 //!
 //! Operands are laid out so matrixmultiply's packing copies whole vectors:
 //! the left operand with unit row stride, the right with unit column stride.
@@ -22,7 +22,7 @@
 use super::geometry::Geometry;
 use super::im2col::im2col_segment;
 use super::scratch::PoolElement;
-use crate::matmul::{self_threaded, Dims, Gemm, MatView};
+use crate::matmul::{fits_one_thread, self_threaded, Dims, Gemm, MatView};
 use num_traits::Float;
 use rayon::prelude::*;
 use std::ops::{AddAssign, Range};
@@ -51,15 +51,15 @@ impl Schedule {
     /// rows whose product stays on one thread, fewer if that would leave
     /// threads idle.
     pub fn pick<T: Gemm>(g: &Geometry, dims_of: impl Fn(usize) -> Dims) -> Self {
-        if self_threaded::<T>(dims_of(g.l())) {
+        let tasks_wanted = 2 * rayon::current_num_threads();
+        if g.n < tasks_wanted && self_threaded::<T>(dims_of(g.l())) {
             let chunk = (CHUNK_BUDGET / (g.k() * g.l()).max(1)).clamp(1, g.n.max(1));
             return Schedule::Chunked(chunk);
         }
         let mut rows = g.oh.max(1);
-        while rows > 1 && self_threaded::<T>(dims_of(rows * g.ow)) {
+        while rows > 1 && !fits_one_thread::<T>(dims_of(rows * g.ow)) {
             rows -= 1;
         }
-        let tasks_wanted = 2 * rayon::current_num_threads();
         let blocks_wanted = tasks_wanted.div_ceil(g.n.max(1));
         Schedule::Blocks(rows.min(g.oh.div_ceil(blocks_wanted)).max(1))
     }

@@ -227,6 +227,22 @@ pub(crate) fn self_threaded<T: Gemm>(d: Dims) -> bool {
     T::THREADED && d.m * d.k + d.k * d.n >= 2 * MM_THREAD_FACTOR
 }
 
+/// True when [`SharedOut::gemm_local`] keeps this product on the calling thread: one
+/// column of `a` and row of `b` are below matrixmultiply's threshold, so
+/// slices of the reduction are.
+pub(crate) fn fits_one_thread<T: Gemm>(d: Dims) -> bool {
+    !T::THREADED || d.m + d.n < 2 * MM_THREAD_FACTOR
+}
+
+/// Slices of the reduction dim `k` small enough that matrixmultiply runs
+/// each on the calling thread.
+fn local_k_slices<T: Gemm>(d: Dims) -> usize {
+    if !self_threaded::<T>(d) || !fits_one_thread::<T>(d) {
+        return 1;
+    }
+    d.k.div_ceil((2 * MM_THREAD_FACTOR - 1) / (d.m + d.n))
+}
+
 /// One product per `(a_offset, b_offset)` pair, with the strides of `va` and
 /// `vb` (their offsets are ignored), stacked into a row-major
 /// `pairs.len() × m × n` vector.
@@ -342,6 +358,47 @@ impl<'a, T: Gemm> SharedOut<'a, T> {
         unsafe { T::gemm_raw(d, a.as_ptr(), va, b.as_ptr(), vb, beta, self.ptr, vc) }
     }
 
+    /// [`Self::gemm`] on the calling thread only, for rayon tasks: a product
+    /// matrixmultiply would spread over its own threads is summed from
+    /// slices of the reduction dim small enough that it does not.
+    ///
+    /// # Safety
+    /// As [`Self::gemm`].
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn gemm_local(
+        &self,
+        d: Dims,
+        a: &[T],
+        va: MatView,
+        b: &[T],
+        vb: MatView,
+        beta: T,
+        vc: MatView,
+    ) {
+        let step = d.k.div_ceil(local_k_slices::<T>(d)).max(1);
+        let mut beta = beta;
+        for p0 in (0..d.k.max(1)).step_by(step) {
+            let shift = |v: MatView, s: isize| MatView {
+                offset: (v.offset as isize + p0 as isize * s) as usize,
+                ..v
+            };
+            let k = step.min(d.k - p0.min(d.k));
+            // SAFETY: a slice of the reduction of a product the caller vouches for.
+            unsafe {
+                self.gemm(
+                    Dims { k, ..d },
+                    a,
+                    shift(va, va.cs),
+                    b,
+                    shift(vb, vb.rs),
+                    beta,
+                    vc,
+                )
+            };
+            beta = T::one();
+        }
+    }
+
     /// Writes `value` to the elements `range` of the buffer.
     ///
     /// # Safety
@@ -410,6 +467,34 @@ mod tests {
             let got = gemm_new(d, &af, va, &bf, vb);
             assert_eq!(got, want.iter().map(|&x| x as f64).collect::<Vec<_>>());
         }
+    }
+
+    #[test]
+    fn local_products_sum_slices_of_the_reduction_to_the_same_values() {
+        let d = Dims {
+            m: 100,
+            k: 700,
+            n: 60,
+        };
+        assert!(local_k_slices::<f64>(d) > 1 && fits_one_thread::<f64>(d));
+        let a: Vec<f64> = (0..d.m * d.k).map(|x| (x % 11) as f64 - 5.0).collect();
+        let b: Vec<f64> = (0..d.k * d.n).map(|x| (x % 13) as f64 - 6.0).collect();
+        let (va, vb) = (MatView::row_major(0, d.m).t(), MatView::row_major(0, d.n));
+        let vc = MatView::row_major(0, d.n);
+        let mut want = vec![1.0; d.m * d.n];
+        for (i, j) in (0..d.m).flat_map(|i| (0..d.n).map(move |j| (i, j))) {
+            want[i * d.n + j] += (0..d.k)
+                .map(|p| a[p * d.m + i] * b[p * d.n + j])
+                .sum::<f64>();
+        }
+        let mut c = vec![1.0; d.m * d.n];
+        // SAFETY: `c` is borrowed exclusively.
+        unsafe { SharedOut::new(&mut c).gemm_local(d, &a, va, &b, vb, 1.0, vc) };
+        assert_eq!(c, want);
+        let mut fresh = vec![f64::NAN; d.m * d.n];
+        // SAFETY: as above.
+        unsafe { SharedOut::new(&mut fresh).gemm_local(d, &a, va, &b, vb, 0.0, vc) };
+        assert_eq!(fresh, want.iter().map(|x| x - 1.0).collect::<Vec<_>>());
     }
 
     #[test]
