@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 /// The most dimensions a GPU kernel indexes.
 pub const MAX_DIMS: usize = 8;
-const THREADS: u32 = 256;
+pub(crate) const THREADS: u32 = 256;
 
 /// A tensor view as an op reads it: the storage and the layout to read.
 pub type View<'a> = (&'a Storage, &'a Layout);
@@ -31,21 +31,26 @@ pub enum BinaryOp {
     Mul,
     /// `a / b`.
     Div,
+    /// 1 where `a == b`, else 0, in the operands' dtype (a mask to multiply by).
+    Eq,
 }
 
 impl BinaryOp {
-    fn name(self) -> &'static str {
+    /// The op's name in its kernels' names.
+    pub fn name(self) -> &'static str {
         match self {
             BinaryOp::Add => "add",
             BinaryOp::Sub => "sub",
             BinaryOp::Mul => "mul",
             BinaryOp::Div => "div",
+            BinaryOp::Eq => "eq",
         }
     }
 
     /// The C expression of `x op y`, `None` where PyTorch refuses the dtype.
-    fn expr(self, dtype: DType) -> Option<&'static str> {
+    pub(crate) fn expr(self, dtype: DType) -> Option<&'static str> {
         match (self, dtype) {
+            (BinaryOp::Eq, _) => Some("x == y"),
             (BinaryOp::Add, DType::Bool) => Some("x || y"),
             (BinaryOp::Mul, DType::Bool) => Some("x && y"),
             (BinaryOp::Sub | BinaryOp::Div, DType::Bool) => None,
@@ -57,7 +62,8 @@ impl BinaryOp {
     }
 }
 
-/// Elementwise unary ops (the float-only ones refuse other dtypes).
+/// Elementwise unary ops (the float-only ones refuse other dtypes). The
+/// parametrised ones read their parameter `p` from [`unary_with`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UnaryOp {
     /// `-x`.
@@ -66,7 +72,7 @@ pub enum UnaryOp {
     Exp,
     /// `ln x`.
     Log,
-    /// `max(x, 0)`.
+    /// `max(x, 0)` (NaN stays NaN).
     Relu,
     /// `tanh x`.
     Tanh,
@@ -74,10 +80,37 @@ pub enum UnaryOp {
     Sigmoid,
     /// `sqrt x`.
     Sqrt,
+    /// `|x|`.
+    Abs,
+    /// `1 / sqrt x`.
+    Rsqrt,
+    /// `sin x`.
+    Sin,
+    /// `cos x`.
+    Cos,
+    /// The error function.
+    Erf,
+    /// -1, 0 or 1 (0 for NaN).
+    Sign,
+    /// 1 where `x > 0`, else 0: the mask of relu's gradient.
+    Step,
+    /// `x · sigmoid(x)`.
+    Silu,
+    /// `x · Φ(x)` with the exact normal CDF.
+    Gelu,
+    /// GELU's tanh approximation.
+    GeluTanh,
+    /// `x` where `x > 0`, else `p · x`.
+    LeakyRelu,
+    /// 1 where `x > 0`, else `p`: leaky relu's derivative.
+    LeakyReluGrad,
+    /// `x^p`.
+    Pow,
 }
 
 impl UnaryOp {
-    fn name(self) -> &'static str {
+    /// The op's name in its kernels' names.
+    pub fn name(self) -> &'static str {
         match self {
             UnaryOp::Neg => "neg",
             UnaryOp::Exp => "exp",
@@ -86,35 +119,73 @@ impl UnaryOp {
             UnaryOp::Tanh => "tanh",
             UnaryOp::Sigmoid => "sigmoid",
             UnaryOp::Sqrt => "sqrt",
+            UnaryOp::Abs => "abs",
+            UnaryOp::Rsqrt => "rsqrt",
+            UnaryOp::Sin => "sin",
+            UnaryOp::Cos => "cos",
+            UnaryOp::Erf => "erf",
+            UnaryOp::Sign => "sign",
+            UnaryOp::Step => "step",
+            UnaryOp::Silu => "silu",
+            UnaryOp::Gelu => "gelu",
+            UnaryOp::GeluTanh => "gelu_tanh",
+            UnaryOp::LeakyRelu => "leaky_relu",
+            UnaryOp::LeakyReluGrad => "leaky_relu_grad",
+            UnaryOp::Pow => "pow",
         }
     }
 
-    fn expr(self, dtype: DType) -> Option<String> {
+    /// The C expression for integer dtypes, `None` for float-only ops.
+    pub(crate) fn integer_expr(self) -> Option<&'static str> {
+        match self {
+            UnaryOp::Neg => Some("-x"),
+            UnaryOp::Relu => Some("x < 0 ? 0 : x"),
+            UnaryOp::Abs => Some("x < 0 ? -x : x"),
+            UnaryOp::Sign => Some("(x > 0) - (x < 0)"),
+            UnaryOp::Step => Some("x > 0 ? 1 : 0"),
+            _ => None,
+        }
+    }
+
+    /// The C expression of the op on `x` (of C type `TA`; `sf` is the
+    /// parameter), `None` where the dtype is refused.
+    pub(crate) fn expr(self, dtype: DType) -> Option<String> {
         let f = match dtype {
             DType::F32 => "f",
             DType::F64 => "",
             DType::Bool => return None,
-            _ => {
-                return match self {
-                    UnaryOp::Neg => Some("-x".into()),
-                    UnaryOp::Relu => Some("x > 0 ? x : 0".into()),
-                    _ => None,
-                }
-            }
+            _ => return self.integer_expr().map(Into::into),
         };
         Some(match self {
             UnaryOp::Neg => "-x".into(),
             UnaryOp::Exp => format!("exp{f}(x)"),
             UnaryOp::Log => format!("log{f}(x)"),
-            UnaryOp::Relu => "x > 0 ? x : (TA)0".into(),
+            UnaryOp::Relu => "x < 0 ? (TA)0 : x".into(),
             UnaryOp::Tanh => format!("tanh{f}(x)"),
             UnaryOp::Sigmoid => format!("(TA)1 / ((TA)1 + exp{f}(-x))"),
             UnaryOp::Sqrt => format!("sqrt{f}(x)"),
+            UnaryOp::Abs => format!("fabs{f}(x)"),
+            UnaryOp::Rsqrt => format!("rsqrt{f}(x)"),
+            UnaryOp::Sin => format!("sin{f}(x)"),
+            UnaryOp::Cos => format!("cos{f}(x)"),
+            UnaryOp::Erf => format!("erf{f}(x)"),
+            UnaryOp::Sign => "x > 0 ? (TA)1 : (x < 0 ? (TA)-1 : (TA)0)".into(),
+            UnaryOp::Step => "x > 0 ? (TA)1 : (TA)0".into(),
+            UnaryOp::Silu => format!("x / ((TA)1 + exp{f}(-x))"),
+            UnaryOp::Gelu => {
+                format!("(TA)0.5 * x * ((TA)1 + erf{f}(x * (TA)0.70710678118654752440))")
+            }
+            UnaryOp::GeluTanh => format!(
+                "(TA)0.5 * x * ((TA)1 + tanh{f}((TA)0.79788456080286535588 * (x + (TA)0.044715 * x * x * x)))"
+            ),
+            UnaryOp::LeakyRelu => "x > 0 ? x : x * (TA)sf".into(),
+            UnaryOp::LeakyReluGrad => "x > 0 ? (TA)1 : (TA)sf".into(),
+            UnaryOp::Pow => format!("pow{f}(x, (TA)sf)"),
         })
     }
 }
 
-fn c_type(dtype: DType) -> &'static str {
+pub(crate) fn c_type(dtype: DType) -> &'static str {
     match dtype {
         DType::F32 => "float",
         DType::F64 => "double",
@@ -128,7 +199,7 @@ fn c_type(dtype: DType) -> &'static str {
 /// Two strided operands over one shape, as the map kernel receives them.
 #[repr(C)]
 #[derive(Clone, Copy, Default)]
-struct Strided {
+pub(crate) struct Strided {
     ndim: i64,
     shape: [i64; MAX_DIMS],
     strides: [[i64; MAX_DIMS]; 2],
@@ -138,18 +209,18 @@ struct Strided {
 // SAFETY: a plain #[repr(C)] struct of integers, mirrored by STRIDED_C.
 unsafe impl DeviceRepr for Strided {}
 
-const STRIDED_C: &str = "#define MAXD 8
+pub(crate) const STRIDED_C: &str = "#define MAXD 8
 struct Strided { long long ndim; long long shape[MAXD]; long long strides[2][MAXD]; long long offset[2]; };
 ";
 
-fn too_many_dims(ndim: usize) -> Error {
+pub(crate) fn too_many_dims(ndim: usize) -> Error {
     Error::invalid(
         "cuda kernel",
         format!("tensors of at most {MAX_DIMS} dimensions are supported on the GPU, got {ndim}; reshape first"),
     )
 }
 
-fn strided(a: &Layout, b: &Layout) -> Result<Strided> {
+pub(crate) fn strided(a: &Layout, b: &Layout) -> Result<Strided> {
     if a.ndim() > MAX_DIMS {
         return Err(too_many_dims(a.ndim()));
     }
@@ -167,7 +238,7 @@ fn strided(a: &Layout, b: &Layout) -> Result<Strided> {
 }
 
 /// The map kernel: `out[i] = EXPR(x, y)` over a strided pair, grid-stride loop.
-fn map_source(name: &str, ta: DType, tb: DType, to: DType, expr: &str) -> String {
+pub(crate) fn map_source(name: &str, ta: DType, tb: DType, to: DType, expr: &str) -> String {
     let (ta, tb, to) = (c_type(ta), c_type(tb), c_type(to));
     format!(
         "{STRIDED_C}typedef {ta} TA; typedef {tb} TB; typedef {to} TO;
@@ -187,7 +258,7 @@ extern \"C\" __global__ void {name}(const TA* a, const TB* b, TO* out, Strided m
     )
 }
 
-fn grid(n: usize) -> LaunchConfig {
+pub(crate) fn grid(n: usize) -> LaunchConfig {
     let blocks = n.div_ceil(THREADS as usize).clamp(1, 1 << 20) as u32;
     LaunchConfig {
         grid_dim: (blocks, 1, 1),
@@ -253,7 +324,7 @@ fn run_map(
     launch_map(ba.backend(), &name, source, (ba, la), (bb, lb), to, scalar)
 }
 
-fn refused(op: &'static str, dtype: DType, hint: &str) -> Error {
+pub(crate) fn refused(op: &'static str, dtype: DType, hint: &str) -> Error {
     Error::UnsupportedDType {
         op,
         dtype,
@@ -292,12 +363,19 @@ pub fn scalar(op: BinaryOp, a: View<'_>, sf: f64, si: i64) -> Result<Storage> {
 
 /// A unary op elementwise, in `a`'s dtype.
 pub fn unary(op: UnaryOp, a: View<'_>) -> Result<Storage> {
+    unary_with(op, a, 0.0)
+}
+
+/// A unary op elementwise with its parameter `p` (the slope of
+/// [`UnaryOp::LeakyRelu`], the exponent of [`UnaryOp::Pow`]; ignored by the
+/// others), in `a`'s dtype.
+pub fn unary_with(op: UnaryOp, a: View<'_>, p: f64) -> Result<Storage> {
     let dtype = a.0.dtype();
     let expr = op
         .expr(dtype)
         .ok_or_else(|| refused(op.name(), dtype, "Convert first with .float()."))?;
     let name = format!("{}_{}", op.name(), dtype.name());
-    run_map(name, a, a, dtype, &expr, (0.0, 0))
+    run_map(name, a, a, dtype, &expr, (p, 0))
 }
 
 /// A contiguous copy of the view, converted to `dtype` (C's conversions:
@@ -318,21 +396,7 @@ pub fn fill(device: Device, dtype: DType, len: usize, sf: f64, si: i64) -> Resul
     let mut out = CudaBuffer::zeros(&backend, dtype, len)?;
     if len > 0 {
         let name = format!("fill_{}", dtype.name());
-        let t = c_type(dtype);
-        let s = if dtype.is_floating_point() {
-            "sf"
-        } else {
-            "si"
-        };
-        let f = backend.kernel(&name, || {
-            format!(
-                "extern \"C\" __global__ void {name}({t}* out, long long n, double sf, long long si) {{
-  long long step = (long long)blockDim.x * gridDim.x;
-  for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) out[i] = ({t}){s};
-}}
-"
-            )
-        })?;
+        let f = backend.kernel(&name, || fill_source(&name, dtype))?;
         let n64 = len as i64;
         let mut args = backend.stream().launch_builder(&f);
         args.arg(out.bytes_mut()).arg(&n64).arg(&sf).arg(&si);
@@ -343,10 +407,27 @@ pub fn fill(device: Device, dtype: DType, len: usize, sf: f64, si: i64) -> Resul
     Ok(out.into_storage())
 }
 
+/// The fill kernel: every element set to the scalar.
+pub(crate) fn fill_source(name: &str, dtype: DType) -> String {
+    let t = c_type(dtype);
+    let s = if dtype.is_floating_point() {
+        "sf"
+    } else {
+        "si"
+    };
+    format!(
+        "extern \"C\" __global__ void {name}({t}* out, long long n, double sf, long long si) {{
+  long long step = (long long)blockDim.x * gridDim.x;
+  for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) out[i] = ({t}){s};
+}}
+"
+    )
+}
+
 /// Kept and reduced dims of a sum, as the sum kernel receives them.
 #[repr(C)]
 #[derive(Clone, Copy, Default)]
-struct Reduction {
+pub(crate) struct Reduction {
     nk: i64,
     kshape: [i64; MAX_DIMS],
     kstride: [i64; MAX_DIMS],
@@ -357,13 +438,26 @@ struct Reduction {
     rcount: i64,
 }
 
-// SAFETY: a plain #[repr(C)] struct of integers, mirrored in the sum kernel.
+// SAFETY: a plain #[repr(C)] struct of integers, mirrored by REDUCTION_C.
 unsafe impl DeviceRepr for Reduction {}
+
+pub(crate) const REDUCTION_C: &str = "#define MAXD 8
+struct Reduction { long long nk; long long kshape[MAXD]; long long kstride[MAXD]; long long nr; long long rshape[MAXD]; long long rstride[MAXD]; long long offset; long long rcount; };
+";
+
+/// The C code placing output `o`'s first reduced element at `base` and
+/// reduced element `j` at `p` (inside loops the kernels write around it).
+pub(crate) const KEPT_BASE_C: &str = "long long base = m.offset, r = o;
+    for (int d = (int)m.nk - 1; d >= 0; --d) { long long k = r % m.kshape[d]; r /= m.kshape[d]; base += k * m.kstride[d]; }
+";
+pub(crate) const REDUCED_OFFSET_C: &str = "long long q = j, p = base;
+      for (int d = (int)m.nr - 1; d >= 0; --d) { long long k = q % m.rshape[d]; q /= m.rshape[d]; p += k * m.rstride[d]; }
+";
 
 /// One block per output element: threads stride over the reduced elements,
 /// then a shared-memory tree adds their partial sums (in `double` for
 /// floats, `long long` for integers and bools).
-fn sum_source(name: &str, ta: DType, to: DType) -> String {
+pub(crate) fn sum_source(name: &str, ta: DType, to: DType) -> String {
     let acc = if ta.is_floating_point() {
         "double"
     } else {
@@ -371,18 +465,12 @@ fn sum_source(name: &str, ta: DType, to: DType) -> String {
     };
     let (ta, to) = (c_type(ta), c_type(to));
     format!(
-        "#define MAXD 8
-struct Reduction {{ long long nk; long long kshape[MAXD]; long long kstride[MAXD]; long long nr; long long rshape[MAXD]; long long rstride[MAXD]; long long offset; long long rcount; }};
-extern \"C\" __global__ void {name}(const {ta}* a, {to}* out, Reduction m, long long nout) {{
+        "{REDUCTION_C}extern \"C\" __global__ void {name}(const {ta}* a, {to}* out, Reduction m, long long nout) {{
   __shared__ {acc} part[{THREADS}];
   for (long long o = blockIdx.x; o < nout; o += gridDim.x) {{
-    long long base = m.offset, r = o;
-    for (int d = (int)m.nk - 1; d >= 0; --d) {{ long long k = r % m.kshape[d]; r /= m.kshape[d]; base += k * m.kstride[d]; }}
-    {acc} acc = 0;
+    {KEPT_BASE_C}    {acc} acc = 0;
     for (long long j = threadIdx.x; j < m.rcount; j += blockDim.x) {{
-      long long q = j, p = base;
-      for (int d = (int)m.nr - 1; d >= 0; --d) {{ long long k = q % m.rshape[d]; q /= m.rshape[d]; p += k * m.rstride[d]; }}
-      acc += ({acc})a[p];
+      {REDUCED_OFFSET_C}      acc += ({acc})a[p];
     }}
     part[threadIdx.x] = acc;
     __syncthreads();
@@ -398,19 +486,12 @@ extern \"C\" __global__ void {name}(const {ta}* a, {to}* out, Reduction m, long 
     )
 }
 
-/// The sum over `dims` (sorted, distinct, in range) of the view, as a
-/// contiguous buffer of the kept dims in order. Floats keep their dtype;
-/// integers and bools sum to `i64`, as on the CPU.
-pub fn sum_dims((a, la): View<'_>, dims: &[usize]) -> Result<Storage> {
+/// The kept and reduced dims of a view reduced over `dims` (sorted,
+/// distinct, in range), and the number of outputs (the kept elements).
+pub(crate) fn reduction(la: &Layout, dims: &[usize]) -> Result<(Reduction, usize)> {
     if la.ndim() > MAX_DIMS {
         return Err(too_many_dims(la.ndim()));
     }
-    let ta = a.dtype();
-    let to = if ta.is_floating_point() {
-        ta
-    } else {
-        DType::I64
-    };
     let mut m = Reduction {
         offset: la.offset() as i64,
         rcount: 1,
@@ -429,7 +510,30 @@ pub fn sum_dims((a, la): View<'_>, dims: &[usize]) -> Result<Storage> {
             m.nk += 1;
         }
     }
-    let nout: usize = m.kshape[..m.nk as usize].iter().product::<i64>() as usize;
+    let nout = m.kshape[..m.nk as usize].iter().product::<i64>() as usize;
+    Ok((m, nout))
+}
+
+/// One block of [`THREADS`] per output (a grid-stride loop past 65536).
+pub(crate) fn reduce_grid(nout: usize) -> LaunchConfig {
+    LaunchConfig {
+        grid_dim: (nout.clamp(1, 1 << 16) as u32, 1, 1),
+        block_dim: (THREADS, 1, 1),
+        shared_mem_bytes: 0,
+    }
+}
+
+/// The sum over `dims` (sorted, distinct, in range) of the view, as a
+/// contiguous buffer of the kept dims in order. Floats keep their dtype;
+/// integers and bools sum to `i64`, as on the CPU.
+pub fn sum_dims((a, la): View<'_>, dims: &[usize]) -> Result<Storage> {
+    let (m, nout) = reduction(la, dims)?;
+    let ta = a.dtype();
+    let to = if ta.is_floating_point() {
+        ta
+    } else {
+        DType::I64
+    };
     let ba = CudaBuffer::of(a)?;
     let backend = ba.backend();
     let mut out = CudaBuffer::zeros(backend, to, nout)?;
@@ -437,15 +541,11 @@ pub fn sum_dims((a, la): View<'_>, dims: &[usize]) -> Result<Storage> {
         let name = format!("sum_{}", ta.name());
         let f = backend.kernel(&name, || sum_source(&name, ta, to))?;
         let n64 = nout as i64;
-        let cfg = LaunchConfig {
-            grid_dim: (nout.min(1 << 16) as u32, 1, 1),
-            block_dim: (THREADS, 1, 1),
-            shared_mem_bytes: 0,
-        };
         let mut args = backend.stream().launch_builder(&f);
         args.arg(ba.bytes()).arg(out.bytes_mut()).arg(&m).arg(&n64);
         // SAFETY: parameters match; offsets stay inside the input's layout.
-        unsafe { args.launch(cfg) }.map_err(|e| cuda_error(format!("launching {name}"), e))?;
+        unsafe { args.launch(reduce_grid(nout)) }
+            .map_err(|e| cuda_error(format!("launching {name}"), e))?;
     }
     Ok(out.into_storage())
 }

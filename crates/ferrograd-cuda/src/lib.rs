@@ -14,7 +14,11 @@
 //!   [`Error::CudaNotAvailable`](ferrograd_storage::Error::CudaNotAvailable), never a panic;
 //! - `CudaBuffer`: device memory as a storage holds it, host↔device copies;
 //! - `kernels`: CUDA C compiled with NVRTC at first use and cached —
-//!   strided elementwise maps (broadcasting, casts, copies) and sums over dims;
+//!   strided elementwise maps (broadcasting, casts, copies, unary functions)
+//!   and sums over dims;
+//! - `inplace`: writes into strided views (`add_`, `copy_`, `fill_`, ...);
+//! - `extreme`: max / min over dims with the index of the extreme;
+//! - `one_hot`: one-hot tensors from class indices;
 //! - `matmul`: row-major (batched) matrix products through cuBLAS.
 //!
 //! ```
@@ -33,13 +37,27 @@ pub mod backend;
 #[cfg(feature = "cuda")]
 mod buffer;
 #[cfg(feature = "cuda")]
+pub mod extreme;
+#[cfg(feature = "cuda")]
+pub mod inplace;
+#[cfg(feature = "cuda")]
 pub mod kernels;
 #[cfg(feature = "cuda")]
 pub mod matmul;
+#[cfg(feature = "cuda")]
+pub mod one_hot;
+#[cfg(all(test, feature = "cuda"))]
+mod syntax_check;
 
 #[cfg(feature = "cuda")]
 pub use buffer::{download, upload, CudaBuffer};
 #[cfg(feature = "cuda")]
-pub use kernels::{binary, cast, fill, scalar, sum_dims, unary, BinaryOp, UnaryOp};
+pub use extreme::extreme_dims;
+#[cfg(feature = "cuda")]
+pub use inplace::{inplace, inplace_scalar, Update};
+#[cfg(feature = "cuda")]
+pub use kernels::{binary, cast, fill, scalar, sum_dims, unary, unary_with, BinaryOp, UnaryOp};
 #[cfg(feature = "cuda")]
 pub use matmul::{matmul, MatmulDims};
+#[cfg(feature = "cuda")]
+pub use one_hot::{one_hot, OneHotDims};
