@@ -3,9 +3,14 @@
 //! kernel calls one function here when its input is on a GPU, before it
 //! would borrow host memory; everything else about the op (dtype
 //! promotion, broadcasting, the autograd node) stays in the op itself.
+//!
+//! The in-place functions ([`inplace_binary`], [`fill_inplace`],
+//! [`copy_inplace`]) write device memory only: the in-place op that calls
+//! them has checked the in-place rules and records the node, which bumps
+//! the version counter.
 
 use crate::{Scalar, Tensor};
-use ferrograd_cuda::{self as gpu, BinaryOp, UnaryOp};
+use ferrograd_cuda::{self as gpu, BinaryOp, UnaryOp, Update};
 use ferrograd_storage::{broadcast_shapes, DType, Device, Error, Layout, Result, Storage};
 
 /// A tensor over a fresh contiguous device storage of `shape`.
@@ -13,7 +18,8 @@ pub(crate) fn wrap(storage: Storage, shape: &[usize]) -> Tensor {
     Tensor::from_parts_unchecked(storage, Layout::contiguous(shape))
 }
 
-fn binary_op(name: &str) -> Result<BinaryOp> {
+/// The kernel op of a binary op's name.
+pub fn binary_op(name: &str) -> Result<BinaryOp> {
     Ok(match name {
         "add" => BinaryOp::Add,
         "sub" => BinaryOp::Sub,
@@ -23,12 +29,15 @@ fn binary_op(name: &str) -> Result<BinaryOp> {
     })
 }
 
+/// True when `s` is a 0-d CPU tensor (a wrapped scalar) that PyTorch moves
+/// to `other`'s GPU for an op they share.
+fn follows(s: &Tensor, other: &Tensor) -> bool {
+    s.dim() == 0 && s.device() == Device::Cpu && other.device().is_cuda() && !s.requires_grad()
+}
+
 /// PyTorch lets a 0-d CPU tensor (a wrapped scalar) join a GPU op: it is
 /// moved to the other operand's device. Anything else must already match.
 fn same_device(a: &Tensor, b: &Tensor) -> Result<(Tensor, Tensor)> {
-    let follows = |s: &Tensor, other: &Tensor| {
-        s.dim() == 0 && s.device() == Device::Cpu && other.device().is_cuda() && !s.requires_grad()
-    };
     let (a, b) = if follows(b, a) {
         (a.clone(), b.to_device(a.device())?)
     } else if follows(a, b) {
@@ -38,6 +47,52 @@ fn same_device(a: &Tensor, b: &Tensor) -> Result<(Tensor, Tensor)> {
     };
     crate::check_same_device(&a, &b)?;
     Ok((a, b))
+}
+
+/// The operand of an in-place op on `dst`: a wrapped scalar on the CPU is
+/// moved to `dst`'s GPU (`gpu_tensor.add_(1.0)`); anything else is returned
+/// as it is, for the op's own device check.
+///
+/// ```
+/// # use ferrograd_autograd::{cuda, Tensor};
+/// let (a, s) = (Tensor::from_vec(vec![1.0f32], &[1])?, Tensor::scalar(2.0f32));
+/// assert!(cuda::follow_device(&a, &s)?.same_tensor(&s)); // both on the CPU
+/// # Ok::<(), ferrograd_autograd::Error>(())
+/// ```
+pub fn follow_device(dst: &Tensor, other: &Tensor) -> Result<Tensor> {
+    if follows(other, dst) {
+        other.to_device(dst.device())
+    } else {
+        Ok(other.clone())
+    }
+}
+
+/// Writes `dst op src` (op named `add`, `sub`, `mul` or `div`) into `dst`'s
+/// GPU memory; `src` has `dst`'s dtype and is read through `ls`, its layout
+/// broadcast to `dst`'s shape.
+pub fn inplace_binary(name: &str, dst: &Tensor, src: &Tensor, ls: &Layout) -> Result<()> {
+    let op = binary_op(name)?;
+    gpu::inplace(
+        (dst.storage(), dst.layout()),
+        (src.storage(), ls),
+        Update::Apply(op),
+    )
+}
+
+/// Sets every element of the GPU tensor `dst` to `value` (converted to its dtype).
+pub fn fill_inplace(dst: &Tensor, value: Scalar) -> Result<()> {
+    let (sf, si) = (value.to_element::<f64>(), value.to_element::<i64>());
+    gpu::inplace_scalar((dst.storage(), dst.layout()), sf, si, Update::Assign)
+}
+
+/// Copies `src` (any dtype, already on `dst`'s GPU, read through `ls`: its
+/// layout broadcast to `dst`'s shape) into `dst`'s memory, converting.
+pub fn copy_inplace(dst: &Tensor, src: &Tensor, ls: &Layout) -> Result<()> {
+    gpu::inplace(
+        (dst.storage(), dst.layout()),
+        (src.storage(), ls),
+        Update::Assign,
+    )
 }
 
 /// The forward of `a op b` (op named `add`, `sub`, `mul` or `div`) on a GPU,
@@ -66,7 +121,16 @@ pub(crate) fn scalar_forward(name: &'static str, a: &Tensor, s: Scalar) -> Resul
 
 /// A unary kernel over `a`, in `a`'s dtype.
 pub fn unary_forward(op: UnaryOp, a: &Tensor) -> Result<Tensor> {
-    Ok(wrap(gpu::unary(op, (a.storage(), a.layout()))?, a.shape()))
+    unary_forward_with(op, a, 0.0)
+}
+
+/// A unary kernel with its parameter (a slope, an exponent) over `a`, in
+/// `a`'s dtype.
+pub fn unary_forward_with(op: UnaryOp, a: &Tensor, p: f64) -> Result<Tensor> {
+    Ok(wrap(
+        gpu::unary_with(op, (a.storage(), a.layout()), p)?,
+        a.shape(),
+    ))
 }
 
 /// A contiguous copy of `a` converted to `dtype`, on `a`'s GPU.

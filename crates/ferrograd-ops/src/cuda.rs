@@ -1,11 +1,30 @@
-//! The ops of this crate that run on a GPU (only with the `cuda` feature):
-//! the forward of batched matrix products through cuBLAS. Their backward
-//! rules are products and sums too, so autograd works on GPU tensors
-//! through them.
+//! The ops of this crate that run on a GPU (only with the `cuda` feature).
+//! Each is the GPU twin of a CPU op: its forward runs NVRTC-compiled
+//! kernels or cuBLAS, and its backward rule is written with ops that run on
+//! the GPU too, so autograd works on GPU tensors end to end.
+//!
+//! - here: the forward of batched matrix products through cuBLAS;
+//! - `unary`: the elementwise functions and activations;
+//! - `reduce`: max / min / argmax / argmin, and the masks their gradients use;
+//! - `loss`: softmax / log-softmax and the class-index losses.
+//!
+//! An op dispatches here when its input is on a GPU (`device().is_cuda()`),
+//! before it would borrow host memory.
+
+pub(crate) mod loss;
+pub(crate) mod reduce;
+// Called from `unary.rs` once it dispatches GPU tensors here.
+#[allow(dead_code)]
+pub(crate) mod unary;
 
 use ferrograd_autograd::Tensor;
 use ferrograd_cuda::MatmulDims;
-use ferrograd_storage::{Layout, Result};
+use ferrograd_storage::{Layout, Result, Storage};
+
+/// A tensor over a fresh contiguous device storage of `shape`.
+pub(crate) fn wrap(storage: Storage, shape: &[usize]) -> Result<Tensor> {
+    Tensor::from_parts(storage, Layout::contiguous(shape))
+}
 
 /// `a·b` for layouts already broadcast to `batch ++ [m, k]` and `batch ++ [k, n]`.
 pub(crate) fn product_forward(
@@ -21,5 +40,5 @@ pub(crate) fn product_forward(
         n,
     };
     let out = ferrograd_cuda::matmul((a.storage(), la), (b.storage(), lb), dims)?;
-    Tensor::from_parts(out, Layout::contiguous(&[batch, &[m, n]].concat()))
+    wrap(out, &[batch, &[m, n]].concat())
 }

@@ -9,8 +9,8 @@ mod binary;
 mod cross_entropy;
 mod nll;
 mod regression;
-mod softmax;
-mod targets;
+pub(crate) mod softmax;
+pub(crate) mod targets;
 
 use ferrograd_autograd::Tensor;
 use ferrograd_storage::{normalize_dim, Error, Result};

@@ -22,6 +22,8 @@ use ferrograd_autograd::Tensor;
 use ferrograd_storage::{normalize_dim, Result};
 use moments::Moment;
 
+#[cfg(feature = "cuda")]
+pub(crate) use dims::reduced_shape;
 pub(crate) use dims::{kept_shape, not_float, with_float, with_lines, Lines};
 pub(crate) use moments::mean_and_m2;
 pub use vector_norm::NormOrd;

@@ -83,6 +83,12 @@ pub fn cross_entropy(input: &Tensor, target: &Tensor, opts: CrossEntropyOptions)
         opts.weight.as_ref(),
         opts.ignore_index,
     )?);
+    #[cfg(feature = "cuda")]
+    if input.device().is_cuda() {
+        let logp = softmax(input, class_dim(input), Kind::LogSoftmax)?;
+        let w = opts.weight.as_ref();
+        return crate::cuda::loss::class_index_loss(&logp, target, &ct, w, opts.reduction, ls);
+    }
     with_float!(input.dtype(), T => index_cross_entropy::<T>(input, ct, opts.reduction, ls),
         d => Err(not_float_kernel(Kind::LogSoftmax, d)))
 }

@@ -57,6 +57,14 @@ pub fn nll_loss(input: &Tensor, target: &Tensor, opts: NllLossOptions) -> Result
         opts.ignore_index,
     )?);
     let reduction = opts.reduction;
+    #[cfg(feature = "cuda")]
+    if input.device().is_cuda() {
+        if !input.dtype().is_floating_point() {
+            return Err(not_float_kernel(Kind::LogSoftmax, input.dtype()));
+        }
+        let w = opts.weight.as_ref();
+        return crate::cuda::loss::class_index_loss(input, target, &ct, w, reduction, 0.0);
+    }
     let out = with_float!(input.dtype(), T => nll_forward::<T>(input, &ct, reduction)?,
         d => return Err(not_float_kernel(Kind::LogSoftmax, d)));
     let denom = ct.weight_sum();

@@ -224,6 +224,10 @@ pub(crate) fn not_float_kernel(kind: Kind, dtype: ferrograd_storage::DType) -> E
 
 /// Softmax / log-softmax of `x` along `dim` (already normalised).
 pub(crate) fn softmax(x: &Tensor, dim: usize, kind: Kind) -> Result<Tensor> {
+    #[cfg(feature = "cuda")]
+    if x.device().is_cuda() {
+        return crate::cuda::loss::softmax(x, dim, kind);
+    }
     let out = with_float!(x.dtype(), T => {
         let v = with_lines(x, dim, |d: &[T], l| forward_kernel(d, l, kind))?;
         Tensor::from_vec(v, x.shape())?

@@ -120,6 +120,10 @@ fn check_nonempty(op: &str, x: &Tensor, dims: &[usize]) -> Result<()> {
 
 /// Extreme values over `dims` (sorted), with `keepdim`, no graph.
 fn values_forward(x: &Tensor, dims: &[usize], keepdim: bool, which: Extreme) -> Result<Tensor> {
+    #[cfg(feature = "cuda")]
+    if x.device().is_cuda() {
+        return Ok(crate::cuda::reduce::extreme(x, dims, keepdim, which == Extreme::Max)?.0);
+    }
     let shape = reduced_shape(x.shape(), dims, keepdim);
     with_dtype!(x.dtype(), T => {
         let v = with_rows(x, dims, |r: Rows<'_, T>| extreme_values(r, which))?;
@@ -137,9 +141,18 @@ pub(crate) fn evenly_backward(
 ) -> Result<Tensor> {
     let shape = kept_shape(x.shape(), dims);
     let out = restore_dims(&out.detach(), &shape)?;
-    let mask = x.detach().eq(&out)?.to_dtype(x.dtype())?;
+    let mask = equal_mask(&x.detach(), &out)?;
     let count = mask.sum_dims(&dims.iter().map(|&d| d as isize).collect::<Vec<_>>(), true)?;
     restore_dims(g, &shape)?.try_mul(&mask.try_div(&count)?)
+}
+
+/// 1 where `x` equals `out` (broadcast), else 0, in `x`'s dtype.
+fn equal_mask(x: &Tensor, out: &Tensor) -> Result<Tensor> {
+    #[cfg(feature = "cuda")]
+    if x.device().is_cuda() {
+        return crate::cuda::reduce::eq_mask(x, out);
+    }
+    x.eq(out)?.to_dtype(x.dtype())
 }
 
 /// `max()` / `min()`, and `amax` / `amin` over `dims`.
@@ -184,6 +197,24 @@ pub(crate) fn extreme_reduce(
     }))
 }
 
+/// `(values, indices)` of the extremes over `dims` (no graph), shaped `shape`.
+fn indexed_forward(
+    x: &Tensor,
+    dims: &[usize],
+    shape: &[usize],
+    which: Extreme,
+) -> Result<(Tensor, Tensor)> {
+    #[cfg(feature = "cuda")]
+    if x.device().is_cuda() {
+        let (v, i) = crate::cuda::reduce::extreme(x, dims, true, which == Extreme::Max)?;
+        return Ok((restore_dims(&v, shape)?, restore_dims(&i, shape)?));
+    }
+    Ok(with_dtype!(x.dtype(), T => {
+        let (v, i) = with_rows(x, dims, |r: Rows<'_, T>| extreme_indices(r, which))?;
+        (Tensor::from_vec(v, shape)?, Tensor::from_vec(i, shape)?)
+    }))
+}
+
 /// `(values, indices)` of the extreme along `dim`.
 pub(crate) fn extreme_dim(
     x: &Tensor,
@@ -197,10 +228,7 @@ pub(crate) fn extreme_dim(
     }
     let dims: &[usize] = if x.dim() == 0 { &[] } else { &dims };
     let shape = reduced_shape(x.shape(), dims, keepdim);
-    let (values, indices) = with_dtype!(x.dtype(), T => {
-        let (v, i) = with_rows(x, dims, |r: Rows<'_, T>| extreme_indices(r, which))?;
-        (Tensor::from_vec(v, &shape)?, Tensor::from_vec(i, &shape)?)
-    });
+    let (values, indices) = indexed_forward(x, dims, &shape, which)?;
     if !Tensor::needs_grad(&[x]) {
         return Ok((values, indices));
     }
@@ -231,6 +259,10 @@ pub(crate) fn one_hot_along(
     dim: usize,
     dtype: DType,
 ) -> Result<Tensor> {
+    #[cfg(feature = "cuda")]
+    if indices.device().is_cuda() {
+        return crate::cuda::reduce::one_hot_along(indices, shape, dim, dtype);
+    }
     let lines = Lines::around(shape, dim);
     let idx = indices.contiguous()?.to_vec::<i64>()?;
     with_dtype!(dtype, T => {
@@ -270,6 +302,10 @@ pub(crate) fn arg_extreme(
     };
     if dim.is_some() {
         check_nonempty(op, x, &dims)?;
+    }
+    #[cfg(feature = "cuda")]
+    if x.device().is_cuda() {
+        return Ok(indexed_forward(x, &dims, &shape, which)?.1);
     }
     let indices = with_dtype!(x.dtype(), T => {
         with_rows(x, &dims, |r: Rows<'_, T>| extreme_indices(r, which).1)?

@@ -1,0 +1,116 @@
+//! Softmax, log-softmax and the class-index losses (`cross_entropy`,
+//! `nll_loss`) on a GPU, written with GPU kernels: a line is shifted by its
+//! max (so large logits neither overflow nor give NaN), and a loss is the
+//! log-probabilities times a coefficient tensor built on the device from
+//! the targets — `w_c ((1 - ε) [c = t] + ε/C)` for each sample that is not
+//! ignored — summed over the classes.
+
+use super::reduce::{extreme, one_hot};
+use super::unary::{exp, log};
+use crate::loss::softmax::{not_float_kernel, Kind};
+use crate::loss::targets::{class_dim, ClassTargets};
+use crate::loss::Reduction;
+use ferrograd_autograd::{check_same_device, SavedTensor, Tensor};
+use ferrograd_storage::Result;
+
+/// Softmax / log-softmax of the GPU tensor `x` along `dim` (normalised).
+pub(crate) fn softmax(x: &Tensor, dim: usize, kind: Kind) -> Result<Tensor> {
+    if !x.dtype().is_floating_point() {
+        return Err(not_float_kernel(kind, x.dtype()));
+    }
+    let out = forward(&x.detach(), dim, kind)?;
+    if !Tensor::needs_grad(&[x]) {
+        return Ok(out);
+    }
+    let node = match kind {
+        Kind::Softmax => "SoftmaxBackward0",
+        Kind::LogSoftmax => "LogSoftmaxBackward0",
+    };
+    let so = SavedTensor::output(&out);
+    Ok(out.with_grad_fn(node, &[x], &[&so], {
+        let so = so.clone();
+        move |g| Ok(vec![Some(backward(&so.unpack()?, g, dim, kind)?)])
+    }))
+}
+
+/// The forward, no graph: `e / Σe` or `z - log Σe` with `z = x - max`.
+fn forward(x: &Tensor, dim: usize, kind: Kind) -> Result<Tensor> {
+    let (dims, d): (&[usize], &[isize]) = if x.dim() == 0 {
+        (&[], &[])
+    } else {
+        (&[dim][..], &[dim as isize][..])
+    };
+    let shifted = if dims.is_empty() {
+        x.try_sub(x)?
+    } else {
+        x.try_sub(&extreme(x, dims, true, true)?.0)?
+    };
+    let e = exp(&shifted)?;
+    let total = e.sum_dims(d, true)?;
+    match kind {
+        Kind::Softmax => e.try_div(&total),
+        Kind::LogSoftmax => shifted.try_sub(&log(&total)?),
+    }
+}
+
+/// The input's gradient from the output `y`, written with differentiable
+/// GPU ops.
+fn backward(y: &Tensor, g: &Tensor, dim: usize, kind: Kind) -> Result<Tensor> {
+    let d = [dim as isize];
+    let d: &[isize] = if y.dim() == 0 { &[] } else { &d };
+    match kind {
+        Kind::Softmax => y.try_mul(&g.try_sub(&g.try_mul(y)?.sum_dims(d, true)?)?),
+        Kind::LogSoftmax => g.try_sub(&exp(y)?.try_mul(&g.sum_dims(d, true)?)?),
+    }
+}
+
+/// A class-index loss of the log-probabilities `logp` (a GPU tensor) at
+/// `target` (checked into `ct`): per sample `-Σ_c b_c · logp_c` with
+/// `b_c = w_c ((1 - ε) [c = t] + ε/C)` (0 for an ignored sample), then
+/// reduced (`mean` divides by the targets' total weight). With `ε = 0` this
+/// is `nll_loss`; of `log_softmax(logits)` it is `cross_entropy`.
+pub(crate) fn class_index_loss(
+    logp: &Tensor,
+    target: &Tensor,
+    ct: &ClassTargets,
+    weight: Option<&Tensor>,
+    reduction: Reduction,
+    label_smoothing: f64,
+) -> Result<Tensor> {
+    check_same_device(logp, target)?;
+    let cd = class_dim(logp);
+    let classes = ct.lines.n;
+    let hot = one_hot(
+        target,
+        ct.lines,
+        logp.dtype(),
+        ct.ignore_index,
+        logp.shape(),
+    )?;
+    let mut coef = if label_smoothing > 0.0 {
+        // Each sample's row of `hot` sums to 1, or 0 when ignored.
+        let kept = hot.sum_dims(&[cd as isize], true)?;
+        hot.try_mul(1.0 - label_smoothing)?
+            .try_add(&kept.try_mul(label_smoothing / classes as f64)?)?
+    } else {
+        hot
+    };
+    if let Some(w) = weight {
+        let mut shape = vec![1isize; logp.dim()];
+        shape[cd] = classes as isize;
+        let w = w
+            .detach()
+            .to_dtype(logp.dtype())?
+            .to_device(logp.device())?;
+        coef = coef.try_mul(&w.reshape(&shape)?)?;
+    }
+    let per_sample = logp
+        .try_mul(&coef)?
+        .sum_dims(&[cd as isize], false)?
+        .try_neg()?;
+    match reduction {
+        Reduction::None => Ok(per_sample),
+        Reduction::Sum => per_sample.sum(),
+        Reduction::Mean => per_sample.sum()?.try_div(ct.weight_sum()),
+    }
+}
