@@ -5,6 +5,8 @@
 //! stand-in device buffer that keeps its data on the host.
 #![cfg(feature = "cuda")]
 
+use ferrograd::nn::optim::{Optimizer, SgdConfig, SGD};
+use ferrograd::ops::unary::GeluApproximate;
 use ferrograd::prelude::*;
 
 use ferrograd_storage::{CpuBuffer, DType, DeviceBuffer, Layout, Storage};
@@ -35,8 +37,19 @@ impl DeviceBuffer for HostBacked {
 }
 
 fn fake_gpu_tensor(values: Vec<f32>, shape: &[usize]) -> Tensor {
-    let storage = Storage::from_device(Arc::new(HostBacked(CpuBuffer::F32(values))));
+    fake_gpu(CpuBuffer::F32(values), shape)
+}
+
+fn fake_gpu(buffer: CpuBuffer, shape: &[usize]) -> Tensor {
+    let storage = Storage::from_device(Arc::new(HostBacked(buffer)));
     Tensor::from_parts(storage, Layout::contiguous(shape)).unwrap()
+}
+
+/// The error of a GPU kernel handed the stand-in's memory: proof that the
+/// op dispatched to its GPU path (a host path gives `NotOnHost`).
+fn reached_a_kernel(r: Result<impl std::fmt::Debug>) -> bool {
+    let e = r.unwrap_err();
+    e.to_string().contains("not ferrograd-cuda device memory")
 }
 
 /// `Some(reason)` when the GPU tests can't run here.
@@ -131,14 +144,17 @@ fn host_paths_refuse_device_memory_instead_of_panicking() {
         "{e:?}"
     );
     assert!(e.to_string().contains("it is on cuda:0"), "{e}");
-    // An op with no CUDA kernel, and an in-place write: errors, not panics.
-    assert!(matches!(gpu.abs().unwrap_err(), Error::NotOnHost { .. }));
-    assert!(matches!(gpu.zero_().unwrap_err(), Error::NotOnHost { .. }));
+    // Ops with and without a CUDA kernel, and in-place writes: errors, not
+    // panics (a kernel refuses memory that is not its backend's).
+    let refused = |e: Error| {
+        matches!(e, Error::NotOnHost { .. })
+            || e.to_string().contains("not ferrograd-cuda device memory")
+    };
+    assert!(matches!(gpu.prod().unwrap_err(), Error::NotOnHost { .. }));
+    assert!(refused(gpu.abs().unwrap_err()));
+    assert!(refused(gpu.zero_().unwrap_err()));
     let other = fake_gpu_tensor(vec![3.0, 4.0], &[2]);
-    assert!(matches!(
-        gpu.add_(&other).unwrap_err(),
-        Error::NotOnHost { .. }
-    ));
+    assert!(refused(gpu.add_(&other).unwrap_err()));
     assert_eq!(gpu.to_vec::<f32>().unwrap(), vec![1.0, -2.0]);
     assert!(matches!(
         gpu.numpy_mut::<f32>().unwrap_err(),
@@ -215,6 +231,297 @@ fn gpu_gradients_match_the_cpu_and_live_on_the_gpu() -> Result<()> {
     for (x, y) in ca.iter().zip(&ga).chain(cw.iter().zip(&gw)) {
         assert!(
             (x - y).abs() <= 1e-4 * (1.0 + x.abs()),
+            "cpu {x} vs gpu {y}"
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn gpu_tensors_dispatch_to_the_gpu_paths_of_reductions_and_losses() {
+    let x = fake_gpu_tensor(vec![1.0, 5.0, 2.0, 0.0, 3.0, 4.0], &[2, 3]);
+    assert!(reached_a_kernel(x.max_dim(1, false)));
+    assert!(reached_a_kernel(x.amax(&[0], true)));
+    assert!(reached_a_kernel(x.argmax(None, false)));
+    assert!(reached_a_kernel(x.min()));
+    assert!(reached_a_kernel(x.softmax(1)));
+    assert!(reached_a_kernel(x.log_softmax(0)));
+    let target = fake_gpu(CpuBuffer::I64(vec![1, 2]), &[2]);
+    assert!(reached_a_kernel(cross_entropy(
+        &x,
+        &target,
+        CrossEntropyOptions::default()
+    )));
+    assert!(reached_a_kernel(nll_loss(
+        &x,
+        &target,
+        NllLossOptions::default()
+    )));
+}
+
+#[test]
+fn gpu_losses_check_targets_and_dtypes_first_with_pytorchs_errors() {
+    let x = fake_gpu_tensor(vec![1.0, 5.0, 2.0, 0.0, 3.0, 4.0], &[2, 3]);
+    // Targets are checked (read back to the host) before any kernel runs.
+    let bad = fake_gpu(CpuBuffer::I64(vec![1, 7]), &[2]);
+    let e = cross_entropy(&x, &bad, CrossEntropyOptions::default()).unwrap_err();
+    assert!(e.to_string().contains("Target 7 is out of bounds."), "{e}");
+    let on_cpu = Tensor::from_vec(vec![1i64, 2], &[2]).unwrap();
+    let e = cross_entropy(&x, &on_cpu, CrossEntropyOptions::default()).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "Expected all tensors to be on the same device, but found at least two devices, cuda:0 and cpu!"
+    );
+    let ints = fake_gpu(CpuBuffer::I64(vec![1, 2, 3]), &[3]);
+    let e = ints.softmax(0).unwrap_err();
+    assert!(e.to_string().contains("not implemented for 'Long'"), "{e}");
+    let e = nll_loss(
+        &fake_gpu(CpuBuffer::I64(vec![1, 2]), &[1, 2]),
+        &fake_gpu(CpuBuffer::I64(vec![0]), &[1]),
+        NllLossOptions::default(),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("not implemented for 'Long'"), "{e}");
+    let empty = fake_gpu_tensor(vec![], &[2, 0]);
+    let e = empty.max_dim(1, false).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("Expected reduction dim 1 to have non-zero size"),
+        "{e}"
+    );
+}
+
+/// The gradients of `f(inputs).sum()` w.r.t. every input, as f64 on the host.
+fn grads_of(inputs: &[Tensor], f: &dyn Fn(&[Tensor]) -> Result<Tensor>) -> Result<Vec<Vec<f64>>> {
+    let leaves: Vec<Tensor> = inputs
+        .iter()
+        .map(|t| t.detach().requires_grad_(true))
+        .collect::<Result<_>>()?;
+    f(&leaves)?.sum()?.backward()?;
+    leaves
+        .iter()
+        .map(|t| {
+            let g = t.grad().expect("a gradient");
+            assert_eq!(
+                g.device(),
+                t.device(),
+                "the gradient lives on its tensor's device"
+            );
+            g.cpu()?.to_dtype(DType::F64)?.to_vec::<f64>()
+        })
+        .collect()
+}
+
+/// Like `same_on_both`, for the gradients of floating inputs.
+fn same_grads_on_both(inputs: &[&Tensor], f: impl Fn(&[Tensor]) -> Result<Tensor>) -> Result<()> {
+    let cpu: Vec<Tensor> = inputs.iter().map(|&t| t.clone()).collect();
+    let gpu: Vec<Tensor> = inputs.iter().map(|t| t.cuda()).collect::<Result<_>>()?;
+    for (c, g) in grads_of(&cpu, &f)?.iter().zip(grads_of(&gpu, &f)?) {
+        for (x, y) in c.iter().zip(&g) {
+            assert!(
+                (x - y).abs() <= 1e-4 * (1.0 + x.abs()),
+                "cpu {x} vs gpu {y}"
+            );
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn gpu_reductions_softmax_and_losses_match_the_cpu() -> Result<()> {
+    if skip_reason().is_some() {
+        return Ok(());
+    }
+    manual_seed(2);
+    let x = Tensor::randn(&[5, 7], DType::F32)?;
+    let big = Tensor::randn(&[3, 1000], DType::F64)?; // rows longer than a block
+    let nan = Tensor::from_vec(vec![1.0f32, f32::NAN, 3.0, 3.0, 2.0, 3.0], &[2, 3])?;
+    let ints = Tensor::from_vec(vec![3i64, 9, 9, -2, 0, 9], &[2, 3])?;
+    for t in [&x, &nan] {
+        same_on_both(&[t], |t| t[0].max_dim(1, false).map(|r| r.0))?;
+        same_on_both(&[t], |t| t[0].max_dim(1, true).map(|r| r.1))?;
+        same_on_both(&[t], |t| t[0].min_dim(0, false).map(|r| r.1))?;
+        same_on_both(&[t], |t| t[0].argmax(None, false))?;
+        same_on_both(&[t], |t| t[0].t()?.argmin(Some(-1), true))?;
+        same_on_both(&[t], |t| t[0].amax(&[0, 1], false))?;
+        same_on_both(&[t], |t| t[0].max())?;
+    }
+    same_on_both(&[&ints], |t| t[0].argmax(Some(1), false))?;
+    same_on_both(&[&ints], |t| t[0].min())?;
+    same_on_both(&[&big], |t| t[0].max_dim(1, false).map(|r| r.1))?;
+    same_on_both(&[&big], |t| t[0].softmax(1))?;
+    same_on_both(&[&x], |t| t[0].softmax(0))?;
+    same_on_both(&[&x], |t| t[0].t()?.log_softmax(-1))?;
+    same_grads_on_both(&[&x], |t| t[0].max_dim(1, false).map(|r| r.0))?;
+    same_grads_on_both(&[&x], |t| t[0].amax(&[0], false))?;
+    same_grads_on_both(&[&x], |t| t[0].softmax(1)?.try_mul(&t[0]))?;
+    same_grads_on_both(&[&x], |t| t[0].log_softmax(0)?.try_mul(&t[0]))?;
+
+    let target = Tensor::from_vec(vec![0i64, 6, 3, -100, 2], &[5])?;
+    let weight = Tensor::rand(&[7], DType::F32)?;
+    let gpu_target = target.cuda()?;
+    for reduction in [Reduction::Mean, Reduction::Sum, Reduction::None] {
+        for (w, ls) in [
+            (None, 0.0),
+            (Some(weight.clone()), 0.0),
+            (Some(weight.clone()), 0.2),
+        ] {
+            let opts = CrossEntropyOptions {
+                weight: w.clone(),
+                reduction,
+                label_smoothing: ls,
+                ..Default::default()
+            };
+            let on = |x: &Tensor| {
+                let t = if x.device().is_cuda() {
+                    &gpu_target
+                } else {
+                    &target
+                };
+                let opts = CrossEntropyOptions {
+                    weight: opts
+                        .weight
+                        .as_ref()
+                        .map(|w| w.to_device(x.device()))
+                        .transpose()?,
+                    ..opts.clone()
+                };
+                cross_entropy(x, t, opts)
+            };
+            same_on_both(&[&x], |t| on(&t[0]))?;
+            same_grads_on_both(&[&x], |t| on(&t[0]))?;
+            let nll = |x: &Tensor| {
+                let t = if x.device().is_cuda() {
+                    &gpu_target
+                } else {
+                    &target
+                };
+                let w = w.as_ref().map(|w| w.to_device(x.device())).transpose()?;
+                nll_loss(
+                    &x.log_softmax(1)?,
+                    t,
+                    NllLossOptions {
+                        weight: w,
+                        reduction,
+                        ..Default::default()
+                    },
+                )
+            };
+            same_on_both(&[&x], |t| nll(&t[0]))?;
+            same_grads_on_both(&[&x], |t| nll(&t[0]))?;
+        }
+    }
+    // [N, C, d] inputs, and class probabilities.
+    let x3 = Tensor::randn(&[2, 4, 3], DType::F64)?;
+    let t3 = Tensor::from_vec(vec![0i64, 3, 1, 2, 2, 0], &[2, 3])?;
+    same_grads_on_both(&[&x3], |t| {
+        let tt = t3.to_device(t[0].device())?;
+        cross_entropy(&t[0], &tt, CrossEntropyOptions::default())
+    })?;
+    let probs = Tensor::rand(&[5, 7], DType::F32)?.softmax(1)?;
+    same_grads_on_both(&[&x], |t| {
+        let p = probs.to_device(t[0].device())?;
+        cross_entropy(&t[0], &p, CrossEntropyOptions::default())
+    })?;
+    Ok(())
+}
+
+/// Needs the `unary.rs` hooks (crates/ferrograd-ops/src/cuda/unary.rs).
+#[test]
+fn gpu_unary_ops_and_their_gradients_match_the_cpu() -> Result<()> {
+    if skip_reason().is_some() {
+        return Ok(());
+    }
+    manual_seed(3);
+    let x = Tensor::randn(&[4, 6], DType::F32)?;
+    let pos = Tensor::rand(&[4, 6], DType::F64)?.try_add(0.1)?;
+    let ints = Tensor::from_vec(vec![-3i64, 0, 2, 5], &[2, 2])?;
+    type Op = fn(&Tensor) -> Result<Tensor>;
+    let ops: [(&str, Op); 11] = [
+        ("exp", |t| t.exp()),
+        ("tanh", |t| t.tanh()),
+        ("sigmoid", |t| t.sigmoid()),
+        ("sin", |t| t.sin()),
+        ("cos", |t| t.cos()),
+        ("erf", |t| t.erf()),
+        ("abs", |t| t.abs()),
+        ("relu", |t| t.relu()),
+        ("silu", |t| t.silu()),
+        ("gelu", |t| t.gelu()),
+        ("leaky_relu", |t| t.leaky_relu(0.1)),
+    ];
+    for (name, op) in ops {
+        eprintln!("checking {name}");
+        same_on_both(&[&x], |t| op(&t[0].t()?))?;
+        same_grads_on_both(&[&x], |t| op(&t[0]))?;
+    }
+    let ops: [Op; 4] = [|t| t.log(), |t| t.sqrt(), |t| t.rsqrt(), |t| t.pow(2.5)];
+    for op in ops {
+        same_on_both(&[&pos], |t| op(&t[0]))?;
+        same_grads_on_both(&[&pos], |t| op(&t[0]))?;
+    }
+    same_on_both(&[&ints], |t| t[0].abs())?;
+    same_on_both(&[&ints], |t| t[0].relu())?;
+    same_on_both(&[&ints], |t| t[0].exp())?; // computed in f32
+    same_on_both(&[&x], |t| t[0].gelu_with(GeluApproximate::Tanh))?;
+    same_on_both(&[&x], |t| {
+        let y = t[0].try_mul(1.0)?;
+        y.relu_()
+    })?;
+    Ok(())
+}
+
+/// Needs the `arith.rs` hooks (in-place ops) and the optimizer's GPU path.
+#[test]
+fn gpu_in_place_ops_and_an_optimizer_step_match_the_cpu() -> Result<()> {
+    if skip_reason().is_some() {
+        return Ok(());
+    }
+    manual_seed(4);
+    let a = Tensor::randn(&[3, 4], DType::F32)?;
+    let b = Tensor::randn(&[4], DType::F32)?;
+    same_on_both(&[&a, &b], |t| {
+        let y = t[0].deep_clone()?;
+        y.add_(&t[1])?.mul_(2.0)?.sub_(&t[0])?.div_(&t[1])?;
+        Ok(y)
+    })?;
+    same_on_both(&[&a], |t| {
+        let y = t[0].deep_clone()?;
+        y.t()?.narrow(0, 1, 2)?.fill_(7.5)?;
+        Ok(y)
+    })?;
+    same_on_both(&[&a, &b], |t| {
+        let y = t[0].deep_clone()?;
+        y.copy_(&t[1])?; // broadcast
+        y.narrow(1, 0, 2)?.zero_()?;
+        Ok(y)
+    })?;
+    // copy_ crosses devices, as PyTorch's does.
+    let g = a.cuda()?;
+    g.copy_(&b.try_mul(3.0)?)?;
+    assert_eq!(g.device(), Device::Cuda(0));
+    assert_eq!(
+        g.cpu()?.to_vec::<f32>()?,
+        b.try_mul(3.0)?
+            .broadcast_to(&[3, 4])?
+            .contiguous()?
+            .to_vec::<f32>()?
+    );
+    // One SGD-with-momentum step on each device.
+    let step = |w: &Tensor| -> Result<Vec<f32>> {
+        let w = w.detach().requires_grad_(true)?;
+        let mut opt = SGD::new(vec![w.clone()], SgdConfig::new().lr(0.1).momentum(0.9))?;
+        for _ in 0..2 {
+            opt.zero_grad();
+            w.try_mul(&w)?.sum()?.backward()?;
+            opt.step()?;
+        }
+        w.cpu()?.to_vec::<f32>()
+    };
+    let (c, g) = (step(&a)?, step(&a.cuda()?)?);
+    for (x, y) in c.iter().zip(&g) {
+        assert!(
+            (x - y).abs() <= 1e-5 * (1.0 + x.abs()),
             "cpu {x} vs gpu {y}"
         );
     }

@@ -67,6 +67,24 @@ pub fn follow_device(dst: &Tensor, other: &Tensor) -> Result<Tensor> {
     }
 }
 
+/// The source of `dst.copy_(src)` on `dst`'s device: PyTorch's `copy_`
+/// crosses devices (`gpu_param.copy_(cpu_values)`). The move is recorded
+/// (`ToCopyBackward0`), so `src`'s gradient comes back to its own device.
+///
+/// ```
+/// # use ferrograd_autograd::{cuda, Tensor};
+/// let (dst, src) = (Tensor::from_vec(vec![0.0f32], &[1])?, Tensor::from_vec(vec![1.0f32], &[1])?);
+/// assert!(cuda::copy_source(&dst, &src)?.same_tensor(&src)); // same device: itself
+/// # Ok::<(), ferrograd_autograd::Error>(())
+/// ```
+pub fn copy_source(dst: &Tensor, src: &Tensor) -> Result<Tensor> {
+    if src.device() == dst.device() {
+        Ok(src.clone())
+    } else {
+        src.to_device(dst.device())
+    }
+}
+
 /// Writes `dst op src` (op named `add`, `sub`, `mul` or `div`) into `dst`'s
 /// GPU memory; `src` has `dst`'s dtype and is read through `ls`, its layout
 /// broadcast to `dst`'s shape.

@@ -85,6 +85,7 @@ pub fn cross_entropy(input: &Tensor, target: &Tensor, opts: CrossEntropyOptions)
     )?);
     #[cfg(feature = "cuda")]
     if input.device().is_cuda() {
+        ferrograd_autograd::check_same_device(input, target)?;
         let logp = softmax(input, class_dim(input), Kind::LogSoftmax)?;
         let w = opts.weight.as_ref();
         return crate::cuda::loss::class_index_loss(&logp, target, &ct, w, opts.reduction, ls);
