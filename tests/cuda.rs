@@ -6,6 +6,7 @@
 #![cfg(feature = "cuda")]
 
 use ferrograd::nn::optim::{Optimizer, SgdConfig, SGD};
+use ferrograd::ops::conv::conv2d;
 use ferrograd::ops::unary::GeluApproximate;
 use ferrograd::prelude::*;
 
@@ -525,5 +526,72 @@ fn gpu_in_place_ops_and_an_optimizer_step_match_the_cpu() -> Result<()> {
             "cpu {x} vs gpu {y}"
         );
     }
+    Ok(())
+}
+
+#[test]
+fn gpu_max_pool2d_dispatches_to_its_gpu_path() {
+    let x = fake_gpu_tensor((0..32).map(|v| v as f32).collect(), &[2, 4, 4]);
+    assert!(reached_a_kernel(x.max_pool2d(MaxPool2dOptions::new(2))));
+    let e = fake_gpu(CpuBuffer::I64(vec![0; 16]), &[1, 4, 4])
+        .max_pool2d(MaxPool2dOptions::new(2))
+        .unwrap_err();
+    assert!(e.to_string().contains(".float()"), "{e}");
+}
+
+#[test]
+fn gpu_max_pool2d_values_indices_and_gradients_match_the_cpu() -> Result<()> {
+    if skip_reason().is_some() {
+        return Ok(());
+    }
+    manual_seed(5);
+    let x = Tensor::randn(&[2, 3, 7, 6], DType::F32)?;
+    for opts in [
+        MaxPool2dOptions::new(2),
+        MaxPool2dOptions::new(3).stride(2).padding(1),
+        MaxPool2dOptions::new([3, 2]).dilation(2).ceil_mode(true),
+    ] {
+        same_on_both(&[&x], |t| t[0].max_pool2d_with_indices(opts).map(|r| r.0))?;
+        same_on_both(&[&x], |t| t[0].max_pool2d_with_indices(opts).map(|r| r.1))?;
+        same_grads_on_both(&[&x], |t| t[0].max_pool2d(opts))?;
+    }
+    same_on_both(&[&x], |t| {
+        t[0].select(0, 0)?.max_pool2d(MaxPool2dOptions::new(2))
+    })?;
+    Ok(())
+}
+
+/// Needs the `conv.rs` hook (crates/ferrograd-ops/src/cuda/conv.rs).
+#[test]
+fn gpu_conv2d_and_its_gradients_match_the_cpu() -> Result<()> {
+    if skip_reason().is_some() {
+        return Ok(());
+    }
+    manual_seed(6);
+    let x = Tensor::randn(&[2, 4, 9, 8], DType::F32)?;
+    let w = Tensor::randn(&[6, 2, 3, 3], DType::F32)?;
+    let w1 = Tensor::randn(&[6, 4, 3, 2], DType::F32)?;
+    let b = Tensor::randn(&[6], DType::F32)?;
+    let grouped = Conv2dOptions::new().groups(2).padding(1);
+    same_on_both(&[&x, &w, &b], |t| {
+        conv2d(&t[0], &t[1], Some(&t[2]), grouped)
+    })?;
+    same_grads_on_both(&[&x, &w, &b], |t| {
+        conv2d(&t[0], &t[1], Some(&t[2]), grouped)
+    })?;
+    let strided = Conv2dOptions::new()
+        .stride([2, 1])
+        .padding([0, 2])
+        .dilation([1, 2]);
+    same_on_both(&[&x, &w1], |t| conv2d(&t[0], &t[1], None, strided))?;
+    same_grads_on_both(&[&x, &w1], |t| conv2d(&t[0], &t[1], None, strided))?;
+    // A transposed (non-contiguous) input, and a 3-D one.
+    same_on_both(&[&x, &w1], |t| {
+        let xt = t[0].transpose(2, 3)?.transpose(2, 3)?;
+        conv2d(&xt, &t[1], None, Conv2dOptions::new())
+    })?;
+    same_on_both(&[&x, &w1], |t| {
+        conv2d(&t[0].select(0, 1)?, &t[1], None, Conv2dOptions::new())
+    })?;
     Ok(())
 }

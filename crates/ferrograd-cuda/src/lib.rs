@@ -19,6 +19,7 @@
 //! - `inplace`: writes into strided views (`add_`, `copy_`, `fill_`, ...);
 //! - `extreme`: max / min over dims with the index of the extreme;
 //! - `one_hot`: one-hot tensors from class indices;
+//! - `im2col`: windows of NCHW inputs as columns (convolution, pooling) and back;
 //! - `matmul`: row-major (batched) matrix products through cuBLAS.
 //!
 //! ```
@@ -39,6 +40,8 @@ mod buffer;
 #[cfg(feature = "cuda")]
 pub mod extreme;
 #[cfg(feature = "cuda")]
+pub mod im2col;
+#[cfg(feature = "cuda")]
 pub mod inplace;
 #[cfg(feature = "cuda")]
 pub mod kernels;
@@ -53,6 +56,8 @@ mod syntax_check;
 pub use buffer::{download, upload, CudaBuffer};
 #[cfg(feature = "cuda")]
 pub use extreme::extreme_dims;
+#[cfg(feature = "cuda")]
+pub use im2col::{col2im, im2col, Windows2d};
 #[cfg(feature = "cuda")]
 pub use inplace::{inplace, inplace_scalar, Update};
 #[cfg(feature = "cuda")]

@@ -4,6 +4,7 @@
 //! on a GPU's first NVRTC run. Skipped, with a message, without a compiler.
 
 use crate::extreme::{extreme_name, extreme_source};
+use crate::im2col::{col2im_source, im2col_source};
 use crate::inplace::{inplace_source, kernel_name, Update};
 use crate::kernels::{fill_source, map_source, sum_source, BinaryOp, UnaryOp};
 use crate::one_hot::one_hot_source;
@@ -97,6 +98,10 @@ fn all_sources() -> Vec<String> {
         out.push(sum_source("sum", t, to));
         out.push(fill_source("fill", t));
         out.push(one_hot_source("one_hot", t));
+        if t.is_floating_point() {
+            out.push(im2col_source("im2col", t));
+            out.push(col2im_source("col2im", t));
+        }
         for max in [true, false] {
             out.push(extreme_source(&extreme_name(max, t), t, max));
         }

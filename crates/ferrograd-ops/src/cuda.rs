@@ -5,12 +5,16 @@
 //!
 //! - here: the forward of batched matrix products through cuBLAS;
 //! - `unary`: the elementwise functions and activations;
+//! - `conv`: `conv2d` and `max_pool2d` through `im2col` / `col2im` kernels;
 //! - `reduce`: max / min / argmax / argmin, and the masks their gradients use;
 //! - `loss`: softmax / log-softmax and the class-index losses.
 //!
 //! An op dispatches here when its input is on a GPU (`device().is_cuda()`),
 //! before it would borrow host memory.
 
+// Called from `conv.rs` once it dispatches GPU tensors here.
+#[allow(dead_code)]
+pub(crate) mod conv;
 pub(crate) mod loss;
 pub(crate) mod reduce;
 // Called from `unary.rs` once it dispatches GPU tensors here.

@@ -213,6 +213,10 @@ impl PoolOps for Tensor {
     fn max_pool2d_with_indices(&self, opts: MaxPool2dOptions) -> Result<(Tensor, Tensor)> {
         require_float("max_pool2d", self)?;
         let win = Arc::new(opts.sliding().windows(self.shape())?);
+        #[cfg(feature = "cuda")]
+        if self.device().is_cuda() {
+            return crate::cuda::conv::max_pool2d(self, &opts, (win.oh(), win.ow()));
+        }
         let shape = out_shape(self.shape(), &win);
         let (out, idx) = match self.dtype() {
             DType::F32 => max_values::<f32>(&win, self, &shape)?,
