@@ -206,6 +206,25 @@ pub(crate) struct Strided {
     offset: [i64; 2],
 }
 
+#[cfg(test)]
+impl Strided {
+    /// The struct as a C initializer, for kernels run on the host in tests.
+    pub(crate) fn c_init(&self) -> String {
+        let list = |v: &[i64]| {
+            let items: Vec<String> = v.iter().map(|x| x.to_string()).collect();
+            format!("{{{}}}", items.join(", "))
+        };
+        format!(
+            "{{{}, {}, {{{}, {}}}, {}}}",
+            self.ndim,
+            list(&self.shape),
+            list(&self.strides[0]),
+            list(&self.strides[1]),
+            list(&self.offset)
+        )
+    }
+}
+
 // SAFETY: a plain #[repr(C)] struct of integers, mirrored by STRIDED_C.
 unsafe impl DeviceRepr for Strided {}
 
@@ -436,6 +455,28 @@ pub(crate) struct Reduction {
     rstride: [i64; MAX_DIMS],
     offset: i64,
     rcount: i64,
+}
+
+#[cfg(test)]
+impl Reduction {
+    /// The struct as a C initializer, for kernels run on the host in tests.
+    pub(crate) fn c_init(&self) -> String {
+        let list = |v: &[i64]| {
+            let items: Vec<String> = v.iter().map(|x| x.to_string()).collect();
+            format!("{{{}}}", items.join(", "))
+        };
+        format!(
+            "{{{}, {}, {}, {}, {}, {}, {}, {}}}",
+            self.nk,
+            list(&self.kshape),
+            list(&self.kstride),
+            self.nr,
+            list(&self.rshape),
+            list(&self.rstride),
+            self.offset,
+            self.rcount
+        )
+    }
 }
 
 // SAFETY: a plain #[repr(C)] struct of integers, mirrored by REDUCTION_C.

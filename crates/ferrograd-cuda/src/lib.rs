@@ -39,6 +39,8 @@ pub mod backend;
 mod buffer;
 #[cfg(feature = "cuda")]
 pub mod extreme;
+#[cfg(all(test, feature = "cuda"))]
+mod host_run;
 #[cfg(feature = "cuda")]
 pub mod im2col;
 #[cfg(feature = "cuda")]
