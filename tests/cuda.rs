@@ -595,3 +595,55 @@ fn gpu_conv2d_and_its_gradients_match_the_cpu() -> Result<()> {
     })?;
     Ok(())
 }
+
+#[test]
+fn gpu_index_select_checks_indices_on_the_host_then_dispatches() {
+    let x = fake_gpu_tensor((0..6).map(|v| v as f32).collect(), &[3, 2]);
+    let bad = fake_gpu(CpuBuffer::I64(vec![0, 3]), &[2]);
+    let e = x.index_select(0, &bad).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::IndexOutOfBounds {
+                index: 3,
+                dim: 0,
+                size: 3
+            }
+        ),
+        "{e:?}"
+    );
+    let good = fake_gpu(CpuBuffer::I64(vec![2, 0, 2]), &[3]);
+    // The checked indices are uploaded to the device: no driver here.
+    let e = x.index_select(0, &good).unwrap_err();
+    assert!(
+        matches!(e, Error::CudaNotAvailable { .. })
+            || e.to_string().contains("not ferrograd-cuda device memory"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn gpu_index_select_and_index_add_match_the_cpu() -> Result<()> {
+    if skip_reason().is_some() {
+        return Ok(());
+    }
+    manual_seed(7);
+    let x = Tensor::randn(&[4, 5, 3], DType::F32)?;
+    let idx = Tensor::from_vec(vec![4i64, 0, 4, 2], &[4])?;
+    let src = Tensor::randn(&[4, 4, 3], DType::F32)?;
+    for d in [0isize, 1, -1] {
+        let k = idx.clamp(None, Some(Scalar::Int(2)))?;
+        same_on_both(&[&x, &k], |t| t[0].index_select(d, &t[1]))?;
+        same_grads_on_both(&[&x], |t| {
+            t[0].index_select(d, &k.to_device(t[0].device())?)
+        })?;
+    }
+    same_on_both(&[&x, &idx], |t| {
+        t[0].transpose(0, 1)?.index_select(1, &t[1])
+    })?;
+    same_on_both(&[&x, &idx, &src], |t| t[0].index_add(1, &t[1], &t[2]))?;
+    same_grads_on_both(&[&x, &src], |t| {
+        t[0].index_add(1, &idx.to_device(t[0].device())?, &t[1])
+    })?;
+    Ok(())
+}

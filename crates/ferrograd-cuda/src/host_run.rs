@@ -14,6 +14,7 @@ use crate::im2col::{col2im_source, im2col_source, Windows2d};
 use crate::inplace::inplace_source;
 use crate::kernels::{map_source, reduction, strided, sum_source, UnaryOp};
 use crate::one_hot::one_hot_source;
+use crate::take::{put_sum_source, take_source};
 use ferrograd_storage::{DType, Layout};
 use std::io::Write;
 use std::process::Command;
@@ -473,4 +474,42 @@ fn im2col_matches_naive_windows_and_col2im_is_its_adjoint() {
     }
     close(cols, &want, 0.0);
     close(back, &adj, 1e-12);
+}
+
+#[test]
+fn take_picks_slices_and_put_sum_adds_repeats_back() {
+    // A [2, 3, 2] source; picks [2, 0, 2, 1] along the middle dim.
+    let src_data: Vec<f64> = (0..12).map(|v| v as f64 * 1.5).collect();
+    let idx = [2.0, 0.0, 2.0, 1.0];
+    let g: Vec<f64> = (0..16).map(|v| v as f64 - 4.0).collect();
+    let source = format!(
+        "namespace a {{\n{}}}\nnamespace b {{\n{}}}\n",
+        take_source("take", DType::F32),
+        put_sum_source("put", DType::F64)
+    );
+    let body = format!(
+        "{}{}{}float out[16]; double back[12];\nlaunch([&] {{ a::take(s, idx, out, 3, 4, 2, 16); }});\nlaunch([&] {{ b::put(g, idx, back, 3, 4, 2, 12); }});\n{}{}",
+        array("float", "s", &src_data),
+        array("long long", "idx", &idx),
+        array("double", "g", &g),
+        print("out", 16),
+        print("back", 12)
+    );
+    let Some(got) = run_block(4, &source, &body) else {
+        return;
+    };
+    let (out, back) = got.split_at(16);
+    let mut want = Vec::new();
+    let mut adj = [0.0; 12];
+    for o in 0..2 {
+        for (j, &r) in idx.iter().enumerate() {
+            for i in 0..2 {
+                let at = (o * 3 + r as usize) * 2 + i;
+                want.push(src_data[at]);
+                adj[at] += g[(o * 4 + j) * 2 + i];
+            }
+        }
+    }
+    assert_eq!(out, &want[..]);
+    assert_eq!(back, &adj[..]);
 }

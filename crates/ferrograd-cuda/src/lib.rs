@@ -20,6 +20,7 @@
 //! - `extreme`: max / min over dims with the index of the extreme;
 //! - `one_hot`: one-hot tensors from class indices;
 //! - `im2col`: windows of NCHW inputs as columns (convolution, pooling) and back;
+//! - `take`: slices picked along a dim by indices (`index_select`) and back;
 //! - `matmul`: row-major (batched) matrix products through cuBLAS.
 //!
 //! ```
@@ -53,6 +54,8 @@ pub mod matmul;
 pub mod one_hot;
 #[cfg(all(test, feature = "cuda"))]
 mod syntax_check;
+#[cfg(feature = "cuda")]
+pub mod take;
 
 #[cfg(feature = "cuda")]
 pub use buffer::{download, upload, CudaBuffer};
@@ -68,3 +71,5 @@ pub use kernels::{binary, cast, fill, scalar, sum_dims, unary, unary_with, Binar
 pub use matmul::{matmul, MatmulDims};
 #[cfg(feature = "cuda")]
 pub use one_hot::{one_hot, OneHotDims};
+#[cfg(feature = "cuda")]
+pub use take::{put_sum, take, Picks};

@@ -8,6 +8,7 @@ use crate::im2col::{col2im_source, im2col_source};
 use crate::inplace::{inplace_source, kernel_name, Update};
 use crate::kernels::{fill_source, map_source, sum_source, BinaryOp, UnaryOp};
 use crate::one_hot::one_hot_source;
+use crate::take::{put_sum_source, take_source};
 use ferrograd_storage::DType;
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -98,6 +99,10 @@ fn all_sources() -> Vec<String> {
         out.push(sum_source("sum", t, to));
         out.push(fill_source("fill", t));
         out.push(one_hot_source("one_hot", t));
+        out.push(take_source("take", t));
+        if t != DType::Bool {
+            out.push(put_sum_source("put_sum", t));
+        }
         if t.is_floating_point() {
             out.push(im2col_source("im2col", t));
             out.push(col2im_source("col2im", t));

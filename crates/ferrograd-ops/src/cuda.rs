@@ -7,7 +7,8 @@
 //! - `unary`: the elementwise functions and activations;
 //! - `conv`: `conv2d` and `max_pool2d` through `im2col` / `col2im` kernels;
 //! - `reduce`: max / min / argmax / argmin, and the masks their gradients use;
-//! - `loss`: softmax / log-softmax and the class-index losses.
+//! - `loss`: softmax / log-softmax and the class-index losses;
+//! - `indexing`: `index_select` and `index_add`.
 //!
 //! An op dispatches here when its input is on a GPU (`device().is_cuda()`),
 //! before it would borrow host memory.
@@ -15,6 +16,7 @@
 // Called from `conv.rs` once it dispatches GPU tensors here.
 #[allow(dead_code)]
 pub(crate) mod conv;
+pub(crate) mod indexing;
 pub(crate) mod loss;
 pub(crate) mod reduce;
 // Called from `unary.rs` once it dispatches GPU tensors here.

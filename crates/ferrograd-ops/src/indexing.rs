@@ -26,6 +26,9 @@ mod scatter;
 mod select;
 mod sort;
 
+#[cfg(feature = "cuda")]
+pub(crate) use checks::checked_index;
+
 use ferrograd_autograd::{Operand, Tensor, TensorIndex};
 use ferrograd_storage::Result;
 

@@ -51,6 +51,10 @@ pub(crate) fn index_select(x: &Tensor, dim: isize, index: &Tensor) -> Result<Ten
         let picked = index_select(&x.reshape(&[1])?, 0, &idx)?;
         return picked.reshape(&[]);
     }
+    #[cfg(feature = "cuda")]
+    if x.device().is_cuda() {
+        return crate::cuda::indexing::index_select(x, d, &idx);
+    }
     let blocks = blocks_along(x.layout(), d, &idx)?;
     let mut shape = x.shape().to_vec();
     shape[d] = idx.numel();
@@ -113,6 +117,10 @@ pub(crate) fn index_add(x: &Tensor, dim: isize, index: &Tensor, source: &Tensor)
         return added.reshape(&[]);
     }
     check_index_add(x, d, idx.numel(), source)?;
+    #[cfg(feature = "cuda")]
+    if x.device().is_cuda() {
+        return crate::cuda::indexing::index_add(x, d, &idx, source);
+    }
     let blocks = blocks_along(&Layout::contiguous(x.shape()), d, &idx)?;
     let out = put_copy(x, &blocks, source, true)?;
     if !Tensor::needs_grad(&[x, source]) {
