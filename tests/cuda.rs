@@ -171,17 +171,20 @@ fn same_on_both(inputs: &[&Tensor], f: impl Fn(&[Tensor]) -> Result<Tensor>) -> 
     assert_eq!(gpu.device(), Device::Cuda(0));
     assert_eq!(gpu.shape(), cpu.shape());
     assert_eq!(gpu.dtype(), cpu.dtype());
-    let (c, g) = (
-        cpu.to_dtype(DType::F64)?.to_vec::<f64>()?,
-        gpu.cpu()?.to_dtype(DType::F64)?.to_vec::<f64>()?,
+    assert_close(
+        &cpu.to_dtype(DType::F64)?.to_vec::<f64>()?,
+        &gpu.cpu()?.to_dtype(DType::F64)?.to_vec::<f64>()?,
     );
-    for (x, y) in c.iter().zip(&g) {
-        assert!(
-            (x - y).abs() <= 1e-4 * (1.0 + x.abs()),
-            "cpu {x} vs gpu {y}"
-        );
-    }
     Ok(())
+}
+
+/// CPU and GPU values agree to a relative 1e-4 (NaN where the CPU has NaN).
+fn assert_close(cpu: &[f64], gpu: &[f64]) {
+    assert_eq!(cpu.len(), gpu.len());
+    for (x, y) in cpu.iter().zip(gpu) {
+        let same = (x.is_nan() && y.is_nan()) || (x - y).abs() <= 1e-4 * (1.0 + x.abs());
+        assert!(same, "cpu {x} vs gpu {y}");
+    }
 }
 
 #[test]
@@ -318,12 +321,7 @@ fn same_grads_on_both(inputs: &[&Tensor], f: impl Fn(&[Tensor]) -> Result<Tensor
     let cpu: Vec<Tensor> = inputs.iter().map(|&t| t.clone()).collect();
     let gpu: Vec<Tensor> = inputs.iter().map(|t| t.cuda()).collect::<Result<_>>()?;
     for (c, g) in grads_of(&cpu, &f)?.iter().zip(grads_of(&gpu, &f)?) {
-        for (x, y) in c.iter().zip(&g) {
-            assert!(
-                (x - y).abs() <= 1e-4 * (1.0 + x.abs()),
-                "cpu {x} vs gpu {y}"
-            );
-        }
+        assert_close(c, &g);
     }
     Ok(())
 }

@@ -166,6 +166,22 @@ pub fn download(storage: &Storage, layout: &Layout) -> Result<CpuBuffer> {
     Ok(with_buffer!(&host, v, T => T::into_buffer(gather_contiguous(v, layout))))
 }
 
+/// An error unless the view is the whole buffer, row-major, of `len`
+/// elements: what kernels indexing raw NCHW-style buffers need.
+pub(crate) fn require_dense(
+    op: &'static str,
+    (s, l): (&Storage, &Layout),
+    len: usize,
+) -> Result<()> {
+    if !is_dense(l, s.len()) || l.numel() != len {
+        return Err(Error::invalid(
+            op,
+            format!("expected a dense buffer of {len} elements, got the view {:?} of {} elements; make it contiguous first", l.shape(), s.len()),
+        ));
+    }
+    Ok(())
+}
+
 /// True when the view is the whole buffer in row-major order.
 pub(crate) fn is_dense(layout: &Layout, len: usize) -> bool {
     layout.is_contiguous() && layout.offset() == 0 && layout.numel() == len

@@ -6,10 +6,10 @@
 //! no atomics and a deterministic order).
 
 use crate::backend::cuda_error;
-use crate::buffer::{is_dense, CudaBuffer};
+use crate::buffer::{require_dense, CudaBuffer};
 use crate::kernels::{c_type, grid, refused, View};
 use cudarc::driver::{DeviceRepr, PushKernelArg};
-use ferrograd_storage::{DType, Error, Result, Storage};
+use ferrograd_storage::{DType, Result, Storage};
 
 /// The sizes of a windowed op over an `[n, c, h, w]` input with `kh × kw`
 /// windows giving an `oh × ow` output per plane.
@@ -118,13 +118,7 @@ fn check(op: &'static str, (s, l): View<'_>, len: usize) -> Result<()> {
     if !matches!(s.dtype(), DType::F32 | DType::F64) {
         return Err(refused(op, s.dtype(), "Convert first with .float()."));
     }
-    if !is_dense(l, s.len()) || l.numel() != len {
-        return Err(Error::invalid(
-            op,
-            format!("expected a dense buffer of {len} elements, got the view {:?} of {} elements; make it contiguous first", l.shape(), s.len()),
-        ));
-    }
-    Ok(())
+    require_dense(op, (s, l), len)
 }
 
 fn launch(

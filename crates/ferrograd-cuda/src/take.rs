@@ -6,10 +6,10 @@
 //! caller.
 
 use crate::backend::cuda_error;
-use crate::buffer::{is_dense, CudaBuffer};
+use crate::buffer::{require_dense, CudaBuffer};
 use crate::kernels::{c_type, grid, refused, View};
 use cudarc::driver::PushKernelArg;
-use ferrograd_storage::{DType, Error, Result, Storage};
+use ferrograd_storage::{DType, Result, Storage};
 
 /// The extents of a pick: `outer` blocks of `rows` slices of `inner`
 /// elements in the source, `picks` slices per block in the result.
@@ -57,16 +57,6 @@ pub(crate) fn put_sum_source(name: &str, dtype: DType) -> String {
     )
 }
 
-fn dense(op: &'static str, (s, l): View<'_>, len: usize) -> Result<()> {
-    if !is_dense(l, s.len()) || l.numel() != len {
-        return Err(Error::invalid(
-            op,
-            format!("expected a dense buffer of {len} elements, got the view {:?} of {} elements; make it contiguous first", l.shape(), s.len()),
-        ));
-    }
-    Ok(())
-}
-
 fn launch(
     name: String,
     source: impl FnOnce(&str) -> String,
@@ -100,8 +90,8 @@ fn launch(
 /// `[outer, picks, inner]` buffer; `idx` is a dense `int64` vector of
 /// `picks` indices in `[0, rows)`.
 pub fn take(src: View<'_>, idx: View<'_>, p: Picks) -> Result<Storage> {
-    dense("index_select", src, p.outer * p.rows * p.inner)?;
-    dense("index_select", idx, p.picks)?;
+    require_dense("index_select", src, p.outer * p.rows * p.inner)?;
+    require_dense("index_select", idx, p.picks)?;
     if idx.0.dtype() != DType::I64 {
         return Err(refused(
             "index_select",
@@ -118,8 +108,8 @@ pub fn take(src: View<'_>, idx: View<'_>, p: Picks) -> Result<Storage> {
 /// The adjoint of [`take`]: a dense `[outer, picks, inner]` buffer summed
 /// back onto `[outer, rows, inner]` (zeros where no index points).
 pub fn put_sum(g: View<'_>, idx: View<'_>, p: Picks) -> Result<Storage> {
-    dense("index_add", g, p.outer * p.picks * p.inner)?;
-    dense("index_add", idx, p.picks)?;
+    require_dense("index_add", g, p.outer * p.picks * p.inner)?;
+    require_dense("index_add", idx, p.picks)?;
     let dtype = g.0.dtype();
     if dtype == DType::Bool || idx.0.dtype() != DType::I64 {
         return Err(refused(
