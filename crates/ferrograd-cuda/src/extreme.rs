@@ -57,6 +57,21 @@ extern \"C\" __global__ void {name}(const T* a, T* out, long long* index, Reduct
 /// `(values, indices)` of the maxima (`max`) or minima over `dims` (sorted,
 /// distinct, in range, none of size 0) of the view, contiguous over the kept
 /// dims; the indices are `int64`, flat over the reduced dims.
+///
+/// ```
+/// use ferrograd_cuda::{download, extreme_dims, upload};
+/// use ferrograd_storage::{CpuBuffer, Layout};
+/// match upload(&CpuBuffer::F32(vec![1.0, 7.0, 7.0, 4.0, 0.0, 9.0]), 0) {
+///     Ok(x) => {
+///         let (v, i) = extreme_dims((&x, &Layout::contiguous(&[2, 3])), &[1], true)?;
+///         let l = Layout::contiguous(&[2]);
+///         assert_eq!(download(&v, &l)?, CpuBuffer::F32(vec![7.0, 9.0]));
+///         assert_eq!(download(&i, &l)?, CpuBuffer::I64(vec![1, 2])); // the first 7
+///     }
+///     Err(e) => assert!(e.to_string().starts_with("CUDA is not available: ")),
+/// }
+/// # Ok::<(), ferrograd_storage::Error>(())
+/// ```
 pub fn extreme_dims((a, la): View<'_>, dims: &[usize], max: bool) -> Result<(Storage, Storage)> {
     if let Some(&d) = dims.iter().find(|&&d| la.shape()[d] == 0) {
         return Err(Error::invalid(

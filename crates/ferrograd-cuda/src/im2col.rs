@@ -151,6 +151,24 @@ fn launch(
 
 /// The columns of a dense NCHW `input` (float32 / float64) for the windows
 /// `g`, out-of-range taps reading `pad`.
+///
+/// ```
+/// use ferrograd_cuda::{download, im2col, upload, Windows2d};
+/// use ferrograd_storage::{CpuBuffer, Layout};
+/// // One 2×2 plane, 1×2 windows, width padded by 1: the first output column.
+/// let g = Windows2d { n: 1, c: 1, h: 2, w: 2, kh: 1, kw: 2, oh: 2, ow: 1,
+///     stride: [1, 1], padding: [0, 1], dilation: [1, 1] };
+/// match upload(&CpuBuffer::F32(vec![1.0, 2.0, 3.0, 4.0]), 0) {
+///     Ok(x) => {
+///         let cols = im2col((&x, &Layout::contiguous(&[1, 1, 2, 2])), &g, -9.0)?;
+///         // Rows: tap (0, 0) then (0, 1); columns: output rows 0 and 1.
+///         let want = CpuBuffer::F32(vec![-9.0, -9.0, 1.0, 3.0]);
+///         assert_eq!(download(&cols, &Layout::contiguous(&[4]))?, want);
+///     }
+///     Err(e) => assert!(e.to_string().starts_with("CUDA is not available: ")),
+/// }
+/// # Ok::<(), ferrograd_storage::Error>(())
+/// ```
 pub fn im2col(input: View<'_>, g: &Windows2d, pad: f64) -> Result<Storage> {
     check("im2col", input, g.input_len())?;
     let dtype = input.0.dtype();

@@ -90,6 +90,24 @@ pub(crate) fn kernel_name(update: Update, td: DType, ts: DType, scalar: bool) ->
 /// broadcast to `dst`'s shape. A source sharing `dst`'s memory is copied
 /// first, so no element reads a half-written one. For [`Update::Apply`] the
 /// source must have the destination's dtype.
+///
+/// ```
+/// use ferrograd_cuda::{download, inplace, upload, BinaryOp, Update};
+/// use ferrograd_storage::{CpuBuffer, Layout};
+/// let (d, s) = (CpuBuffer::F64(vec![1.0, 2.0, 3.0, 4.0]), CpuBuffer::F64(vec![10.0]));
+/// match (upload(&d, 0), upload(&s, 0)) {
+///     (Ok(d), Ok(s)) => {
+///         // d[:, 1] += s, with s broadcast down the column.
+///         let ld = Layout::contiguous(&[2, 2]).narrow(1, 1, 1)?;
+///         let ls = Layout::contiguous(&[1, 1]).broadcast_to(&[2, 1])?;
+///         inplace((&d, &ld), (&s, &ls), Update::Apply(BinaryOp::Add))?;
+///         let want = CpuBuffer::F64(vec![1.0, 12.0, 3.0, 14.0]);
+///         assert_eq!(download(&d, &Layout::contiguous(&[4]))?, want);
+///     }
+///     (Err(e), _) | (_, Err(e)) => assert!(e.to_string().starts_with("CUDA is not available: ")),
+/// }
+/// # Ok::<(), ferrograd_storage::Error>(())
+/// ```
 pub fn inplace((d, ld): View<'_>, (s, ls): View<'_>, update: Update) -> Result<()> {
     check_no_internal_overlap(ld)?;
     if ld.shape() != ls.shape() {

@@ -41,6 +41,21 @@ pub(crate) fn one_hot_source(name: &str, dtype: DType) -> String {
 /// elements, row-major) and 0 elsewhere; an index equal to `ignore` gives a
 /// row of zeros. Out-of-range indices give zero rows too (callers check
 /// their targets first, with PyTorch's message).
+///
+/// ```
+/// use ferrograd_cuda::{download, one_hot, upload, OneHotDims};
+/// use ferrograd_storage::{CpuBuffer, DType, Layout};
+/// match upload(&CpuBuffer::I64(vec![2, -100]), 0) {
+///     Ok(idx) => {
+///         let dims = OneHotDims { outer: 2, classes: 3, inner: 1 };
+///         let hot = one_hot((&idx, &Layout::contiguous(&[2])), dims, DType::F32, -100)?;
+///         let want = CpuBuffer::F32(vec![0.0, 0.0, 1.0, 0.0, 0.0, 0.0]);
+///         assert_eq!(download(&hot, &Layout::contiguous(&[2, 3]))?, want);
+///     }
+///     Err(e) => assert!(e.to_string().starts_with("CUDA is not available: ")),
+/// }
+/// # Ok::<(), ferrograd_storage::Error>(())
+/// ```
 pub fn one_hot(indices: View<'_>, dims: OneHotDims, dtype: DType, ignore: i64) -> Result<Storage> {
     let idx = cast(indices, DType::I64)?;
     let bi = CudaBuffer::of(&idx)?;

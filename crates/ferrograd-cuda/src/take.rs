@@ -89,6 +89,22 @@ fn launch(
 /// The picked slices of a dense `[outer, rows, inner]` source as a dense
 /// `[outer, picks, inner]` buffer; `idx` is a dense `int64` vector of
 /// `picks` indices in `[0, rows)`.
+///
+/// ```
+/// use ferrograd_cuda::{download, take, upload, Picks};
+/// use ferrograd_storage::{CpuBuffer, Layout};
+/// let src = CpuBuffer::I32(vec![10, 11, 20, 21, 30, 31]); // [3, 2]
+/// match (upload(&src, 0), upload(&CpuBuffer::I64(vec![2, 0, 2]), 0)) {
+///     (Ok(s), Ok(i)) => {
+///         let p = Picks { outer: 1, rows: 3, picks: 3, inner: 2 };
+///         let out = take((&s, &Layout::contiguous(&[3, 2])), (&i, &Layout::contiguous(&[3])), p)?;
+///         let want = CpuBuffer::I32(vec![30, 31, 10, 11, 30, 31]);
+///         assert_eq!(download(&out, &Layout::contiguous(&[3, 2]))?, want);
+///     }
+///     (Err(e), _) | (_, Err(e)) => assert!(e.to_string().starts_with("CUDA is not available: ")),
+/// }
+/// # Ok::<(), ferrograd_storage::Error>(())
+/// ```
 pub fn take(src: View<'_>, idx: View<'_>, p: Picks) -> Result<Storage> {
     require_dense("index_select", src, p.outer * p.rows * p.inner)?;
     require_dense("index_select", idx, p.picks)?;
