@@ -78,8 +78,6 @@ pub(crate) fn class_index_loss(
     label_smoothing: f64,
 ) -> Result<Tensor> {
     check_same_device(logp, target)?;
-    let cd = class_dim(logp);
-    let classes = ct.lines.n;
     let hot = one_hot(
         target,
         ct.lines,
@@ -87,13 +85,28 @@ pub(crate) fn class_index_loss(
         ct.ignore_index,
         logp.shape(),
     )?;
+    loss_from_one_hot(logp, &hot, ct, weight, reduction, label_smoothing)
+}
+
+/// The loss from the targets' one-hot `hot` (the shape of `logp`, zero for
+/// ignored samples).
+fn loss_from_one_hot(
+    logp: &Tensor,
+    hot: &Tensor,
+    ct: &ClassTargets,
+    weight: Option<&Tensor>,
+    reduction: Reduction,
+    label_smoothing: f64,
+) -> Result<Tensor> {
+    let cd = class_dim(logp);
+    let classes = ct.lines.n;
     let mut coef = if label_smoothing > 0.0 {
         // Each sample's row of `hot` sums to 1, or 0 when ignored.
         let kept = hot.sum_dims(&[cd as isize], true)?;
         hot.try_mul(1.0 - label_smoothing)?
             .try_add(&kept.try_mul(label_smoothing / classes as f64)?)?
     } else {
-        hot
+        hot.clone()
     };
     if let Some(w) = weight {
         let mut shape = vec![1isize; logp.dim()];
@@ -112,5 +125,83 @@ pub(crate) fn class_index_loss(
         Reduction::None => Ok(per_sample),
         Reduction::Sum => per_sample.sum(),
         Reduction::Mean => per_sample.sum()?.try_div(ct.weight_sum()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The loss composition on CPU tensors, with the one-hot built by a
+    //! naive loop, against the CPU `cross_entropy` and `nll_loss`.
+    use super::*;
+    use crate::loss::targets::class_targets;
+    use crate::loss::{cross_entropy, nll_loss, CrossEntropyOptions, NllLossOptions, SoftmaxOps};
+    use ferrograd_autograd::manual_seed;
+    use ferrograd_storage::DType;
+
+    /// `[n, c, d]` one-hot of `targets` (`[n, d]`), zero rows where ignored.
+    fn naive_one_hot(targets: &[i64], n: usize, c: usize, d: usize, ignore: i64) -> Result<Tensor> {
+        let mut out = vec![0.0f64; n * c * d];
+        for o in 0..n {
+            for i in 0..d {
+                let t = targets[o * d + i];
+                if t != ignore {
+                    out[(o * c + t as usize) * d + i] = 1.0;
+                }
+            }
+        }
+        Tensor::from_vec(out, &[n, c, d])
+    }
+
+    #[test]
+    fn the_one_hot_composition_matches_the_cpu_losses_and_gradients() -> Result<()> {
+        manual_seed(0);
+        let x = Tensor::randn(&[4, 5, 3], DType::F64)?.requires_grad_(true)?;
+        let targets = vec![0i64, 4, -100, 2, 2, 1, 3, -100, 0, 4, 4, 1];
+        let target = Tensor::from_vec(targets.clone(), &[4, 3])?;
+        let weight = Tensor::rand(&[5], DType::F64)?;
+        let hot = naive_one_hot(&targets, 4, 5, 3, -100)?;
+        for reduction in [Reduction::Mean, Reduction::Sum, Reduction::None] {
+            for (w, ls) in [(None, 0.0), (Some(&weight), 0.0), (Some(&weight), 0.3)] {
+                let opts = CrossEntropyOptions {
+                    weight: w.cloned(),
+                    reduction,
+                    label_smoothing: ls,
+                    ..Default::default()
+                };
+                let want = cross_entropy(&x, &target, opts)?;
+                let ct = class_targets("cross_entropy", &x, &target, w, -100)?;
+                let got = loss_from_one_hot(&x.log_softmax(1)?, &hot, &ct, w, reduction, ls)?;
+                let grads = |loss: &Tensor| -> Result<Vec<f64>> {
+                    x.zero_grad();
+                    loss.sum()?.backward()?;
+                    x.grad().unwrap().to_vec::<f64>()
+                };
+                let (a, b) = (want.to_vec::<f64>()?, got.to_vec::<f64>()?);
+                let (ga, gb) = (grads(&want)?, grads(&got)?);
+                for (p, q) in a.iter().zip(&b).chain(ga.iter().zip(&gb)) {
+                    assert!(
+                        (p - q).abs() <= 1e-12 * (1.0 + p.abs()),
+                        "{reduction:?} {ls}: {p} vs {q}"
+                    );
+                }
+                if ls == 0.0 {
+                    let logp = x.log_softmax(1)?;
+                    let opts = NllLossOptions {
+                        weight: w.cloned(),
+                        reduction,
+                        ..Default::default()
+                    };
+                    let want = nll_loss(&logp, &target, opts)?.to_vec::<f64>()?;
+                    let got = loss_from_one_hot(&logp, &hot, &ct, w, reduction, 0.0)?;
+                    for (p, q) in want.iter().zip(&got.to_vec::<f64>()?) {
+                        assert!(
+                            (p - q).abs() <= 1e-12 * (1.0 + p.abs()),
+                            "nll {reduction:?}"
+                        );
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 }
