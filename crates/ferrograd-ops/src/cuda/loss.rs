@@ -13,12 +13,31 @@ use crate::loss::Reduction;
 use ferrograd_autograd::{check_same_device, SavedTensor, Tensor};
 use ferrograd_storage::Result;
 
+/// The functions softmax is made of, so that its formulas can be checked
+/// with the CPU's.
+struct Parts {
+    /// The max of `x` along `dim`, kept as size 1; no graph.
+    max: fn(&Tensor, usize) -> Result<Tensor>,
+    exp: fn(&Tensor) -> Result<Tensor>,
+    log: fn(&Tensor) -> Result<Tensor>,
+}
+
+const GPU: Parts = Parts {
+    max: |x, dim| Ok(extreme(x, &[dim], true, true)?.0),
+    exp,
+    log,
+};
+
 /// Softmax / log-softmax of the GPU tensor `x` along `dim` (normalised).
 pub(crate) fn softmax(x: &Tensor, dim: usize, kind: Kind) -> Result<Tensor> {
+    softmax_with(&GPU, x, dim, kind)
+}
+
+fn softmax_with(parts: &'static Parts, x: &Tensor, dim: usize, kind: Kind) -> Result<Tensor> {
     if !x.dtype().is_floating_point() {
         return Err(not_float_kernel(kind, x.dtype()));
     }
-    let out = forward(&x.detach(), dim, kind)?;
+    let out = forward(parts, &x.detach(), dim, kind)?;
     if !Tensor::needs_grad(&[x]) {
         return Ok(out);
     }
@@ -29,38 +48,44 @@ pub(crate) fn softmax(x: &Tensor, dim: usize, kind: Kind) -> Result<Tensor> {
     let so = SavedTensor::output(&out);
     Ok(out.with_grad_fn(node, &[x], &[&so], {
         let so = so.clone();
-        move |g| Ok(vec![Some(backward(&so.unpack()?, g, dim, kind)?)])
+        move |g| Ok(vec![Some(backward(parts, &so.unpack()?, g, dim, kind)?)])
     }))
 }
 
-/// The forward, no graph: `e / Σe` or `z - log Σe` with `z = x - max`.
-fn forward(x: &Tensor, dim: usize, kind: Kind) -> Result<Tensor> {
-    let (dims, d): (&[usize], &[isize]) = if x.dim() == 0 {
-        (&[], &[])
+/// The dims a softmax along `dim` reduces: none for a 0-d tensor.
+fn along(x: &Tensor, dim: usize) -> Vec<isize> {
+    if x.dim() == 0 {
+        vec![]
     } else {
-        (&[dim][..], &[dim as isize][..])
-    };
-    let shifted = if dims.is_empty() {
+        vec![dim as isize]
+    }
+}
+
+/// The forward, no graph: `e / Σe` or `z - log Σe` with `z = x - max`.
+fn forward(parts: &Parts, x: &Tensor, dim: usize, kind: Kind) -> Result<Tensor> {
+    if x.numel() == 0 {
+        return x.try_mul(1.0);
+    }
+    let shifted = if x.dim() == 0 {
         x.try_sub(x)?
     } else {
-        x.try_sub(&extreme(x, dims, true, true)?.0)?
+        x.try_sub(&(parts.max)(x, dim)?)?
     };
-    let e = exp(&shifted)?;
-    let total = e.sum_dims(d, true)?;
+    let e = (parts.exp)(&shifted)?;
+    let total = e.sum_dims(&along(x, dim), true)?;
     match kind {
         Kind::Softmax => e.try_div(&total),
-        Kind::LogSoftmax => shifted.try_sub(&log(&total)?),
+        Kind::LogSoftmax => shifted.try_sub(&(parts.log)(&total)?),
     }
 }
 
 /// The input's gradient from the output `y`, written with differentiable
-/// GPU ops.
-fn backward(y: &Tensor, g: &Tensor, dim: usize, kind: Kind) -> Result<Tensor> {
-    let d = [dim as isize];
-    let d: &[isize] = if y.dim() == 0 { &[] } else { &d };
+/// ops.
+fn backward(parts: &Parts, y: &Tensor, g: &Tensor, dim: usize, kind: Kind) -> Result<Tensor> {
+    let d = along(y, dim);
     match kind {
-        Kind::Softmax => y.try_mul(&g.try_sub(&g.try_mul(y)?.sum_dims(d, true)?)?),
-        Kind::LogSoftmax => g.try_sub(&exp(y)?.try_mul(&g.sum_dims(d, true)?)?),
+        Kind::Softmax => y.try_mul(&g.try_sub(&g.try_mul(y)?.sum_dims(&d, true)?)?),
+        Kind::LogSoftmax => g.try_sub(&(parts.exp)(y)?.try_mul(&g.sum_dims(&d, true)?)?),
     }
 }
 
@@ -130,8 +155,9 @@ fn loss_from_one_hot(
 
 #[cfg(test)]
 mod tests {
-    //! The loss composition on CPU tensors, with the one-hot built by a
-    //! naive loop, against the CPU `cross_entropy` and `nll_loss`.
+    //! The compositions on CPU tensors — softmax with the CPU's max, exp
+    //! and log; the losses with the one-hot built by a naive loop — against
+    //! the CPU ops.
     use super::*;
     use crate::loss::targets::class_targets;
     use crate::loss::{cross_entropy, nll_loss, CrossEntropyOptions, NllLossOptions, SoftmaxOps};
@@ -197,6 +223,52 @@ mod tests {
                         assert!(
                             (p - q).abs() <= 1e-12 * (1.0 + p.abs()),
                             "nll {reduction:?}"
+                        );
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn softmax_formulas_match_the_cpu_values_and_gradients() -> Result<()> {
+        use crate::loss::SoftmaxOps;
+        use crate::reduce::ReduceOps;
+        use crate::unary::UnaryOps;
+        use ferrograd_storage::DType;
+        const CPU: Parts = Parts {
+            max: |x, dim| x.amax(&[dim as isize], true),
+            exp: |x| x.exp(),
+            log: |x| x.log(),
+        };
+        ferrograd_autograd::manual_seed(1);
+        let big = Tensor::from_vec(vec![1e4f64, 0.0, -1e4, 3.0, 3.0, 3.0], &[2, 3])?;
+        for x in [
+            Tensor::randn(&[3, 4, 2], DType::F64)?,
+            big,
+            Tensor::scalar(2.5f64),
+        ] {
+            let x = x.requires_grad_(true)?;
+            let weights = Tensor::randn(x.shape(), DType::F64)?;
+            for dim in 0..x.dim().max(1) {
+                for kind in [Kind::Softmax, Kind::LogSoftmax] {
+                    let want = match kind {
+                        Kind::Softmax => x.softmax(dim as isize)?,
+                        Kind::LogSoftmax => x.log_softmax(dim as isize)?,
+                    };
+                    let got = softmax_with(&CPU, &x, dim, kind)?;
+                    let grad = |y: &Tensor| -> Result<Vec<f64>> {
+                        x.zero_grad();
+                        y.try_mul(&weights)?.sum()?.backward()?;
+                        x.grad().unwrap().to_vec::<f64>()
+                    };
+                    let (a, b) = (want.to_vec::<f64>()?, got.to_vec::<f64>()?);
+                    let (ga, gb) = (grad(&want)?, grad(&got)?);
+                    for (p, q) in a.iter().zip(&b).chain(ga.iter().zip(&gb)) {
+                        assert!(
+                            (p - q).abs() <= 1e-12 * (1.0 + p.abs()),
+                            "{kind:?} {dim}: {p} vs {q}"
                         );
                     }
                 }
