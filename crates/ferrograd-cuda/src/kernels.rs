@@ -206,14 +206,17 @@ pub(crate) struct Strided {
     offset: [i64; 2],
 }
 
+/// `{a, b, ...}`: integers as a C initializer list.
+#[cfg(test)]
+fn list(v: &[i64]) -> String {
+    let items: Vec<String> = v.iter().map(|x| x.to_string()).collect();
+    format!("{{{}}}", items.join(", "))
+}
+
 #[cfg(test)]
 impl Strided {
     /// The struct as a C initializer, for kernels run on the host in tests.
     pub(crate) fn c_init(&self) -> String {
-        let list = |v: &[i64]| {
-            let items: Vec<String> = v.iter().map(|x| x.to_string()).collect();
-            format!("{{{}}}", items.join(", "))
-        };
         format!(
             "{{{}, {}, {{{}, {}}}, {}}}",
             self.ndim,
@@ -461,10 +464,6 @@ pub(crate) struct Reduction {
 impl Reduction {
     /// The struct as a C initializer, for kernels run on the host in tests.
     pub(crate) fn c_init(&self) -> String {
-        let list = |v: &[i64]| {
-            let items: Vec<String> = v.iter().map(|x| x.to_string()).collect();
-            format!("{{{}}}", items.join(", "))
-        };
         format!(
             "{{{}, {}, {}, {}, {}, {}, {}, {}}}",
             self.nk,
