@@ -9,13 +9,11 @@
 //! their output along dim 0 across rayon's threads, which also spreads the
 //! page faults of the fresh output buffer.
 
+use super::transpose::{Block, TILE};
 use super::{for_each_offset_pair, PARALLEL_THRESHOLD};
 use crate::{contiguous_strides, Element, Layout};
 use rayon::prelude::*;
 use std::mem::MaybeUninit;
-
-/// Side of the square tiles a transposing gather copies at a time.
-const TILE: usize = 32;
 
 /// Reads the elements of `layout` over `src` into a new row-major vector.
 ///
@@ -202,41 +200,6 @@ fn copy_row<T: Element>(src: &[T], start: usize, stride: isize, dst: &mut [Maybe
         _ => {
             for (k, d) in dst.iter_mut().enumerate() {
                 d.write(src[(start as isize + k as isize * stride) as usize]);
-            }
-        }
-    }
-}
-
-/// A 2-D transposing copy, done tile by tile so that both the rows read and
-/// the rows written stay in cache.
-struct Block {
-    rows: usize,
-    cols: usize,
-    /// Source strides of a row step and a column step.
-    src_strides: (isize, isize),
-    /// Destination distance between rows (columns are adjacent).
-    dst_row_stride: usize,
-}
-
-impl Block {
-    fn copy<T: Element>(
-        &self,
-        src: &[T],
-        src_at: usize,
-        dst: &mut [MaybeUninit<T>],
-        dst_at: usize,
-    ) {
-        let (rs, cs) = self.src_strides;
-        for r0 in (0..self.rows).step_by(TILE) {
-            for c0 in (0..self.cols).step_by(TILE) {
-                let c1 = (c0 + TILE).min(self.cols);
-                for r in r0..(r0 + TILE).min(self.rows) {
-                    let s = src_at as isize + r as isize * rs;
-                    let d = dst_at + r * self.dst_row_stride;
-                    for (c, slot) in (c0..c1).zip(&mut dst[d + c0..d + c1]) {
-                        slot.write(src[(s + c as isize * cs) as usize]);
-                    }
-                }
             }
         }
     }

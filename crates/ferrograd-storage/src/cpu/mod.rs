@@ -6,6 +6,7 @@ mod allocator;
 mod copy;
 mod map;
 mod reduce;
+mod transpose;
 
 pub use allocator::keep_freed_memory;
 pub use copy::{copy_into_strided, gather_contiguous};
