@@ -285,14 +285,14 @@ impl Tensor {
 trait Indexable: Sized {
     fn shape(&self) -> &[usize];
     /// Applies one `Index`, `Slice` or `NewAxis` entry at `dim`.
-    fn apply_at(&self, dim: usize, entry: TensorIndex) -> Result<Self>;
+    fn apply_at(self, dim: usize, entry: TensorIndex) -> Result<Self>;
 }
 
 impl Indexable for Tensor {
     fn shape(&self) -> &[usize] {
         Tensor::shape(self)
     }
-    fn apply_at(&self, dim: usize, entry: TensorIndex) -> Result<Self> {
+    fn apply_at(self, dim: usize, entry: TensorIndex) -> Result<Self> {
         match entry {
             TensorIndex::Index(i) => self.select(dim as isize, i),
             TensorIndex::Slice { start, stop, step } => self.slice(dim as isize, start, stop, step),
@@ -305,12 +305,15 @@ impl Indexable for Layout {
     fn shape(&self) -> &[usize] {
         Layout::shape(self)
     }
-    fn apply_at(&self, dim: usize, entry: TensorIndex) -> Result<Self> {
+    fn apply_at(mut self, dim: usize, entry: TensorIndex) -> Result<Self> {
         match entry {
-            TensorIndex::Index(i) => self.select(dim, i),
-            TensorIndex::Slice { start, stop, step } => self.slice(dim, start, stop, step),
-            _ => Ok(self.unsqueeze(dim)),
+            TensorIndex::Index(i) => self.select_in_place(dim, i)?,
+            TensorIndex::Slice { start, stop, step } => {
+                self.slice_in_place(dim, start, stop, step)?
+            }
+            _ => return Ok(self.unsqueeze(dim)),
         }
+        Ok(self)
     }
 }
 

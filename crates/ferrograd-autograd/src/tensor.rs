@@ -36,6 +36,9 @@ pub(crate) struct TensorImpl {
     /// `meta.requires_grad || meta.grad_fn.is_some()`, kept beside the lock
     /// so that asking (every op does, for each input) takes no lock.
     pub(crate) requires_grad_cached: AtomicBool,
+    /// For views: the tensor whose storage they view (never itself a view).
+    /// Fixed at creation, so reading it takes no lock.
+    pub(crate) view_base: Option<Tensor>,
 }
 
 #[derive(Default)]
@@ -47,8 +50,6 @@ pub(crate) struct AutogradMeta {
     pub(crate) accumulator: Weak<Node>,
     pub(crate) hooks: Vec<GradHook>,
     pub(crate) retains_grad: bool,
-    /// For views: the tensor whose storage they view (never itself a view).
-    pub(crate) view_base: Option<Tensor>,
 }
 
 impl Tensor {
@@ -80,6 +81,10 @@ impl Tensor {
     }
 
     pub(crate) fn from_parts_unchecked(storage: Storage, layout: Layout) -> Tensor {
+        Self::new_impl(storage, layout, None)
+    }
+
+    fn new_impl(storage: Storage, layout: Layout, view_base: Option<Tensor>) -> Tensor {
         Tensor {
             inner: Arc::new(TensorImpl {
                 dtype: storage.dtype(),
@@ -87,6 +92,7 @@ impl Tensor {
                 layout,
                 meta: Mutex::new(AutogradMeta::default()),
                 requires_grad_cached: AtomicBool::new(false),
+                view_base,
             }),
         }
     }
@@ -146,16 +152,8 @@ impl Tensor {
     /// Another handle on the same storage with a new layout (a view), linked
     /// to the same base for the in-place rules.
     pub(crate) fn view_with_layout(&self, layout: Layout) -> Tensor {
-        let view = Self::from_parts_unchecked(self.inner.storage.clone(), layout);
-        let base = self
-            .inner
-            .meta
-            .lock()
-            .view_base
-            .clone()
-            .unwrap_or_else(|| self.clone());
-        view.inner.meta.lock().view_base = Some(base);
-        view
+        let base = self.inner.view_base.as_ref().unwrap_or(self).clone();
+        Self::new_impl(self.inner.storage.clone(), layout, Some(base))
     }
 
     /// Sizes of each dimension (`t.shape` in PyTorch).
@@ -506,7 +504,7 @@ impl Tensor {
                     "a leaf Variable that requires grad is being used in an in-place operation. Wrap the update in no_grad() (optimizers do), or apply it to a .detach()ed tensor.".into(),
                 ));
             }
-            if let Some(base) = &meta.view_base {
+            if let Some(base) = &self.inner.view_base {
                 if base.is_leaf() && base.requires_grad() {
                     return Err(Error::Autograd(
                         "a view of a leaf Variable that requires grad is being used in an in-place operation. Wrap the update in no_grad(), or clone() the view first.".into(),

@@ -6,7 +6,11 @@
 use crate::grad_mode::no_grad;
 use crate::Tensor;
 use ferrograd_storage::{infer_shape, normalize_dim, Error, Result};
+use smallvec::SmallVec;
 use std::sync::Arc;
+
+/// Dim lists of view ops, inline for the ranks tensors usually have.
+type Dims = SmallVec<[usize; 6]>;
 
 /// A view applied again to another tensor of the input's shape (used by backward).
 type ViewFn = Arc<dyn Fn(&Tensor) -> Result<Tensor> + Send + Sync>;
@@ -19,6 +23,9 @@ impl Tensor {
     /// Records `out` (a view of `self`) with a backward that reshapes the
     /// gradient back to this tensor's shape.
     fn reshape_like_backward(&self, out: Tensor, name: &'static str) -> Tensor {
+        if !Tensor::needs_grad(&[self]) {
+            return out;
+        }
         let shape = to_isize(self.shape());
         out.with_grad_fn(name, &[self], &[], move |g| {
             Ok(vec![Some(g.reshape(&shape)?)])
@@ -26,7 +33,16 @@ impl Tensor {
     }
 
     /// Records `out = view(self)` with a scatter backward.
-    fn record_scatter_view(&self, out: Tensor, name: &'static str, view: ViewFn) -> Tensor {
+    fn record_scatter_view(
+        &self,
+        out: Tensor,
+        name: &'static str,
+        view: impl Fn(&Tensor) -> Result<Tensor> + Send + Sync + 'static,
+    ) -> Tensor {
+        if !Tensor::needs_grad(&[self]) {
+            return out;
+        }
+        let view: ViewFn = Arc::new(view);
         let (shape, dtype) = (self.shape().to_vec(), self.dtype());
         out.with_grad_fn(name, &[self], &[], move |g| {
             Ok(vec![Some(Tensor::view_scatter(
@@ -121,11 +137,14 @@ impl Tensor {
     /// ```
     pub fn permute(&self, dims: &[isize]) -> Result<Tensor> {
         let n = self.dim();
-        let dims: Vec<usize> = dims
+        let dims: Dims = dims
             .iter()
             .map(|&d| normalize_dim(d, n))
             .collect::<Result<_>>()?;
         let out = self.view_with_layout(self.layout().permute(&dims)?);
+        if !Tensor::needs_grad(&[self]) {
+            return Ok(out);
+        }
         let mut inverse = vec![0isize; n];
         for (i, &d) in dims.iter().enumerate() {
             inverse[d] = i as isize;
@@ -246,6 +265,9 @@ impl Tensor {
             return Ok(self.clone());
         }
         let out = self.view_with_layout(self.layout().broadcast_to(shape)?);
+        if !Tensor::needs_grad(&[self]) {
+            return Ok(out);
+        }
         let input_shape = self.shape().to_vec();
         Ok(out.with_grad_fn("ExpandBackward0", &[self], &[], move |g| {
             Ok(vec![Some(g.sum_to_size(&input_shape)?)])
@@ -277,11 +299,11 @@ impl Tensor {
         }
         let start = start as usize;
         let out = self.view_with_layout(self.layout().narrow(d, start, length)?);
-        Ok(self.record_scatter_view(
-            out,
-            "NarrowBackward0",
-            Arc::new(move |t: &Tensor| t.narrow(d as isize, start as isize, length)),
-        ))
+        Ok(
+            self.record_scatter_view(out, "NarrowBackward0", move |t: &Tensor| {
+                t.narrow(d as isize, start as isize, length)
+            }),
+        )
     }
 
     /// Python slicing `start:stop:step` of `dim`. Any non-zero step works;
@@ -308,11 +330,11 @@ impl Tensor {
             return Err(Error::invalid("slice", "cannot slice a 0-d tensor"));
         }
         let out = self.view_with_layout(self.layout().slice(d, start, stop, step)?);
-        Ok(self.record_scatter_view(
-            out,
-            "SliceBackward0",
-            Arc::new(move |t: &Tensor| t.slice(d as isize, start, stop, step)),
-        ))
+        Ok(
+            self.record_scatter_view(out, "SliceBackward0", move |t: &Tensor| {
+                t.slice(d as isize, start, stop, step)
+            }),
+        )
     }
 
     /// Removes `dim` by taking element `index` of it (negative counts from the end).
@@ -334,11 +356,11 @@ impl Tensor {
         }
         let d = normalize_dim(dim, self.dim())?;
         let out = self.view_with_layout(self.layout().select(d, index)?);
-        Ok(self.record_scatter_view(
-            out,
-            "SelectBackward0",
-            Arc::new(move |t: &Tensor| t.select(d as isize, index)),
-        ))
+        Ok(
+            self.record_scatter_view(out, "SelectBackward0", move |t: &Tensor| {
+                t.select(d as isize, index)
+            }),
+        )
     }
 
     /// Reverses the order of elements along `dims` — a view with negative
@@ -354,7 +376,7 @@ impl Tensor {
     /// ```
     pub fn flip(&self, dims: &[isize]) -> Result<Tensor> {
         let n = self.dim();
-        let mut ds: Vec<usize> = Vec::with_capacity(dims.len());
+        let mut ds = Dims::new();
         for &d in dims {
             let d = normalize_dim(d, n)?;
             if ds.contains(&d) {
@@ -369,6 +391,9 @@ impl Tensor {
             return Ok(self.clone());
         }
         let out = self.view_with_layout(self.layout().flip(&ds));
+        if !Tensor::needs_grad(&[self]) {
+            return Ok(out);
+        }
         let back: Vec<isize> = ds.iter().map(|&d| d as isize).collect();
         Ok(out.with_grad_fn("FlipBackward0", &[self], &[], move |g| {
             Ok(vec![Some(g.flip(&back)?)])

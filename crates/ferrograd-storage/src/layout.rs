@@ -27,26 +27,49 @@ pub type Strides = SmallVec<[isize; INLINE_DIMS]>;
 /// assert_eq!(flipped.strides(), &[3, -1]);
 /// assert_eq!(flipped.offset(), 2);
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Debug, PartialEq, Eq, Hash)]
 pub struct Layout {
     shape: Shape,
     strides: Strides,
     offset: usize,
 }
 
+/// Copies dims with one `memcpy` each; the derived clone goes element by
+/// element through `extend`, a visible cost of every view.
+impl Clone for Layout {
+    #[inline]
+    fn clone(&self) -> Self {
+        Layout {
+            shape: Shape::from_slice(&self.shape),
+            strides: Strides::from_slice(&self.strides),
+            offset: self.offset,
+        }
+    }
+}
+
 /// Row-major strides of a shape.
 pub fn contiguous_strides(shape: &[usize]) -> Strides {
-    let mut strides: Strides = smallvec::smallvec![0isize; shape.len()];
-    let mut acc = 1isize;
-    for d in (0..shape.len()).rev() {
-        strides[d] = acc;
-        acc *= shape[d].max(1) as isize;
+    let fill = |strides: &mut [isize]| {
+        let mut acc = 1isize;
+        for (s, &n) in strides.iter_mut().zip(shape).rev() {
+            *s = acc;
+            acc *= n.max(1) as isize;
+        }
+    };
+    if shape.len() <= INLINE_DIMS {
+        let mut buf = [0isize; INLINE_DIMS];
+        fill(&mut buf[..shape.len()]);
+        Strides::from_buf_and_len(buf, shape.len())
+    } else {
+        let mut strides: Strides = smallvec::smallvec![0isize; shape.len()];
+        fill(&mut strides);
+        strides
     }
-    strides
 }
 
 /// Converts a possibly negative `dim` into an index below `ndim`
 /// (PyTorch's wrap-around rule; a 0-d tensor accepts 0 and -1).
+#[inline]
 pub fn normalize_dim(dim: isize, ndim: usize) -> Result<usize> {
     let n = ndim.max(1) as isize;
     if dim < -n || dim >= n {
@@ -55,7 +78,16 @@ pub fn normalize_dim(dim: isize, ndim: usize) -> Result<usize> {
     Ok(if dim < 0 { dim + n } else { dim } as usize)
 }
 
+/// True when `dims` holds each of `0..dims.len()` exactly once.
+fn is_permutation(dims: &[usize]) -> bool {
+    let n = dims.len();
+    let mut seen: SmallVec<[bool; INLINE_DIMS]> = smallvec::smallvec![false; n];
+    dims.iter()
+        .all(|&d| d < n && !std::mem::replace(&mut seen[d], true))
+}
+
 /// Converts a possibly negative index into one below `size`.
+#[inline]
 pub fn normalize_index(index: isize, dim: usize, size: usize) -> Result<usize> {
     let s = size as isize;
     if index < -s || index >= s {
@@ -270,6 +302,27 @@ impl Layout {
         stop: Option<isize>,
         step: isize,
     ) -> Result<Layout> {
+        let mut out = self.clone();
+        out.slice_in_place(dim, start, stop, step)?;
+        Ok(out)
+    }
+
+    /// [`slice`](Self::slice) applied to this layout itself (no copy of the
+    /// dims); on error the layout is unchanged.
+    ///
+    /// ```
+    /// use ferrograd_storage::Layout;
+    /// let mut l = Layout::contiguous(&[4, 5]);
+    /// l.slice_in_place(1, Some(1), None, 2).unwrap();
+    /// assert_eq!((l.shape(), l.strides(), l.offset()), (&[4, 2][..], &[5, 2][..], 1));
+    /// ```
+    pub fn slice_in_place(
+        &mut self,
+        dim: usize,
+        start: Option<isize>,
+        stop: Option<isize>,
+        step: isize,
+    ) -> Result<()> {
         if step == 0 {
             return Err(Error::invalid("slice", "slice step cannot be zero"));
         }
@@ -291,34 +344,42 @@ impl Layout {
                 },
             )
         };
-        let mut out = self.clone();
-        out.shape[dim] = len as usize;
-        out.strides[dim] = self.strides[dim] * step;
         if len > 0 {
-            out.offset = (self.offset as isize + first * self.strides[dim]) as usize;
+            self.offset = (self.offset as isize + first * self.strides[dim]) as usize;
         }
-        Ok(out)
+        self.shape[dim] = len as usize;
+        self.strides[dim] *= step;
+        Ok(())
     }
 
     /// Removes `dim` by fixing it at `index` (negative counts from the end).
     pub fn select(&self, dim: usize, index: isize) -> Result<Layout> {
-        let i = normalize_index(index, dim, self.shape[dim])?;
         let mut out = self.clone();
-        out.offset = (self.offset as isize + i as isize * self.strides[dim]) as usize;
-        out.shape.remove(dim);
-        out.strides.remove(dim);
+        out.select_in_place(dim, index)?;
         Ok(out)
+    }
+
+    /// [`select`](Self::select) applied to this layout itself; on error the
+    /// layout is unchanged.
+    ///
+    /// ```
+    /// use ferrograd_storage::Layout;
+    /// let mut l = Layout::contiguous(&[4, 5]);
+    /// l.select_in_place(0, -1).unwrap();
+    /// assert_eq!((l.shape(), l.strides(), l.offset()), (&[5][..], &[1][..], 15));
+    /// ```
+    pub fn select_in_place(&mut self, dim: usize, index: isize) -> Result<()> {
+        let i = normalize_index(index, dim, self.shape[dim])?;
+        self.offset = (self.offset as isize + i as isize * self.strides[dim]) as usize;
+        self.shape.remove(dim);
+        self.strides.remove(dim);
+        Ok(())
     }
 
     /// Reorders dims: output dim `i` is input dim `dims[i]`.
     pub fn permute(&self, dims: &[usize]) -> Result<Layout> {
         let n = self.ndim();
-        let mut seen = vec![false; n];
-        if dims.len() != n
-            || dims
-                .iter()
-                .any(|&d| d >= n || std::mem::replace(&mut seen[d], true))
-        {
+        if dims.len() != n || !is_permutation(dims) {
             return Err(Error::invalid(
                 "permute",
                 format!(
@@ -327,11 +388,14 @@ impl Layout {
                 ),
             ));
         }
-        Ok(Layout {
-            shape: dims.iter().map(|&d| self.shape[d]).collect(),
-            strides: dims.iter().map(|&d| self.strides[d]).collect(),
-            offset: self.offset,
-        })
+        let mut out = self.clone();
+        let (shape, strides) = (out.shape.as_mut_slice(), out.strides.as_mut_slice());
+        let (old_shape, old_strides) = (self.shape(), self.strides());
+        for ((&d, n), s) in dims.iter().zip(shape).zip(strides) {
+            *n = old_shape[d];
+            *s = old_strides[d];
+        }
+        Ok(out)
     }
 
     /// Swaps two dims.
