@@ -226,11 +226,13 @@ pub trait TensorNumpyExt {
 }
 
 /// The error for converting a tensor on `device` without a copy; `None` on the CPU.
+#[inline]
 pub(crate) fn device_error(device: Device) -> Option<Error> {
     device.is_cuda().then_some(Error::NumpyOnDevice { device })
 }
 
 /// PyTorch's rules for `numpy()`, in its order.
+#[inline]
 fn check_numpy_rules<T: Element>(t: &Tensor) -> Result<()> {
     if let Some(e) = device_error(t.device()) {
         return Err(e);
@@ -304,17 +306,27 @@ fn ndarray_form(layout: &Layout, len: usize) -> Result<(StrideShape<IxDyn>, usiz
         heap.resize(shape.len(), 0);
         &mut heap[..]
     };
-    if shape.contains(&0) {
+    // One pass: absolute strides, and the lowest and highest index reached.
+    let (mut low, mut high) = (layout.offset() as isize, layout.offset() as isize);
+    let mut empty = false;
+    for ((a, &n), &s) in abs.iter_mut().zip(shape).zip(strides) {
+        empty |= n == 0;
+        *a = s.unsigned_abs();
+        let reach = (n as isize - 1) * s;
+        if reach < 0 {
+            low += reach;
+        } else {
+            high += reach;
+        }
+    }
+    if empty {
+        abs.fill(0);
         return Ok((IxDyn(shape).strides(IxDyn(abs)), 0));
     }
-    let (low, high) = layout.span();
-    if high > len {
+    if high as usize >= len {
         return Err(out_of_bounds(layout, len));
     }
-    for (a, s) in abs.iter_mut().zip(strides) {
-        *a = s.unsigned_abs();
-    }
-    Ok((IxDyn(shape).strides(IxDyn(abs)), low))
+    Ok((IxDyn(shape).strides(IxDyn(abs)), low as usize))
 }
 
 fn rank_error(op: &'static str, want: usize, t: &Tensor) -> Error {
