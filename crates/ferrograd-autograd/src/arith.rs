@@ -376,6 +376,8 @@ impl Tensor {
     /// Writes `K(self, other)` into `self`'s memory (no graph work).
     fn inplace_forward<K: BinaryKernel>(&self, other: &Tensor) -> Result<()> {
         self.check_inplace()?;
+        #[cfg(feature = "cuda")]
+        let other = &crate::cuda::follow_device(self, other)?;
         check_same_device(self, other)?;
         let dtype = self.dtype();
         check_inplace_cast(
@@ -402,6 +404,10 @@ impl Tensor {
             other.clone()
         };
         let ls = src.layout().broadcast_to(&shape)?;
+        #[cfg(feature = "cuda")]
+        if self.device().is_cuda() {
+            return crate::cuda::inplace_binary(K::NAME, self, &src, &ls);
+        }
         let gs = src.storage().read()?;
         let mut gd = self.storage().write()?;
         with_num_dtype!(dtype, T => {
@@ -519,13 +525,17 @@ impl Tensor {
             DType::promote_with_scalar(self.dtype(), value.category()),
             self.dtype(),
         )?;
-        let v = value.to_tensor(self.dtype());
-        let mut gd = self.storage().write()?;
-        ferrograd_storage::with_dtype!(self.dtype(), T => {
-            let x = v.item::<T>()?;
-            unary_map_inplace(gd.as_mut_slice::<T>().unwrap(), self.layout(), move |_| x);
-        });
-        drop(gd);
+        if self.device().is_cuda() {
+            #[cfg(feature = "cuda")]
+            crate::cuda::fill_inplace(self, value)?;
+        } else {
+            let v = value.to_tensor(self.dtype());
+            let mut gd = self.storage().write()?;
+            ferrograd_storage::with_dtype!(self.dtype(), T => {
+                let x = v.item::<T>()?;
+                unary_map_inplace(gd.as_mut_slice::<T>().unwrap(), self.layout(), move |_| x);
+            });
+        }
         self.record_inplace("FillBackward0", &[], &[], |g| {
             Ok(vec![Some(g.zeros_like_grad()?)])
         });
@@ -548,6 +558,8 @@ impl Tensor {
     /// ```
     pub fn copy_(&self, src: &Tensor) -> Result<Tensor> {
         self.check_inplace()?;
+        #[cfg(feature = "cuda")]
+        let src = &crate::cuda::copy_source(self, src)?;
         check_same_device(self, src)?;
         let layout = src
             .layout()
@@ -560,13 +572,17 @@ impl Tensor {
             })?;
         let values = src.cast_forward(self.dtype())?.contiguous_owned()?;
         let vl = values.layout().broadcast_to(layout.shape())?;
-        let gv = values.storage().read()?;
-        let mut gd = self.storage().write()?;
-        ferrograd_storage::with_dtype!(self.dtype(), T => {
-            ferrograd_storage::cpu::copy_into_strided(
-                gd.as_mut_slice::<T>().unwrap(), self.layout(), gv.as_slice::<T>().unwrap(), &vl);
-        });
-        drop((gd, gv));
+        if self.device().is_cuda() {
+            #[cfg(feature = "cuda")]
+            crate::cuda::copy_inplace(self, &values, &vl)?;
+        } else {
+            let gv = values.storage().read()?;
+            let mut gd = self.storage().write()?;
+            ferrograd_storage::with_dtype!(self.dtype(), T => {
+                ferrograd_storage::cpu::copy_into_strided(
+                    gd.as_mut_slice::<T>().unwrap(), self.layout(), gv.as_slice::<T>().unwrap(), &vl);
+            });
+        }
         let ms = InputMeta::of(src);
         self.record_inplace("CopyBackwards", &[src], &[], move |g| {
             Ok(vec![

@@ -177,6 +177,10 @@ pub fn conv2d(
             });
         }
     }
+    #[cfg(feature = "cuda")]
+    if input.device().is_cuda() {
+        return crate::cuda::conv::conv2d(input, weight, bias, opts);
+    }
     convolution(geo, input, weight, bias)
 }
 

@@ -13,14 +13,10 @@
 //! An op dispatches here when its input is on a GPU (`device().is_cuda()`),
 //! before it would borrow host memory.
 
-// Called from `conv.rs` once it dispatches GPU tensors here.
-#[allow(dead_code)]
 pub(crate) mod conv;
 pub(crate) mod indexing;
 pub(crate) mod loss;
 pub(crate) mod reduce;
-// Called from `unary.rs` once it dispatches GPU tensors here.
-#[allow(dead_code)]
 pub(crate) mod unary;
 
 use ferrograd_autograd::Tensor;

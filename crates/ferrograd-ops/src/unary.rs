@@ -319,53 +319,79 @@ pub trait UnaryOps {
     fn minimum(&self, other: &Tensor) -> Result<Tensor>;
 }
 
+/// Returns the GPU twin's result when the tensor is on a GPU.
+macro_rules! on_gpu {
+    ($x:expr, $gpu:expr) => {
+        #[cfg(feature = "cuda")]
+        if $x.device().is_cuda() {
+            return $gpu;
+        }
+    };
+}
+
 impl UnaryOps for Tensor {
     fn abs(&self) -> Result<Tensor> {
+        on_gpu!(self, crate::cuda::unary::abs(self));
         math::abs(self)
     }
     fn exp(&self) -> Result<Tensor> {
+        on_gpu!(self, crate::cuda::unary::exp(self));
         math::exp(self)
     }
     fn log(&self) -> Result<Tensor> {
+        on_gpu!(self, crate::cuda::unary::log(self));
         math::log(self)
     }
     fn sqrt(&self) -> Result<Tensor> {
+        on_gpu!(self, crate::cuda::unary::sqrt(self));
         math::sqrt(self)
     }
     fn rsqrt(&self) -> Result<Tensor> {
+        on_gpu!(self, crate::cuda::unary::rsqrt(self));
         math::rsqrt(self)
     }
     fn sin(&self) -> Result<Tensor> {
+        on_gpu!(self, crate::cuda::unary::sin(self));
         math::sin(self)
     }
     fn cos(&self) -> Result<Tensor> {
+        on_gpu!(self, crate::cuda::unary::cos(self));
         math::cos(self)
     }
     fn tanh(&self) -> Result<Tensor> {
+        on_gpu!(self, crate::cuda::unary::tanh(self));
         math::tanh(self)
     }
     fn sigmoid(&self) -> Result<Tensor> {
+        on_gpu!(self, crate::cuda::unary::sigmoid(self));
         math::sigmoid(self)
     }
     fn erf(&self) -> Result<Tensor> {
+        on_gpu!(self, crate::cuda::unary::erf(self));
         math::erf(self)
     }
     fn relu(&self) -> Result<Tensor> {
+        on_gpu!(self, crate::cuda::unary::relu(self));
         activation::relu(self)
     }
     fn relu_(&self) -> Result<Tensor> {
+        on_gpu!(self, crate::cuda::unary::relu_(self));
         activation::relu_(self)
     }
     fn leaky_relu(&self, negative_slope: f64) -> Result<Tensor> {
+        on_gpu!(self, crate::cuda::unary::leaky_relu(self, negative_slope));
         activation::leaky_relu(self, negative_slope)
     }
     fn gelu(&self) -> Result<Tensor> {
+        on_gpu!(self, crate::cuda::unary::gelu(self, GeluApproximate::None));
         activation::gelu(self, GeluApproximate::None)
     }
     fn gelu_with(&self, approximate: GeluApproximate) -> Result<Tensor> {
+        on_gpu!(self, crate::cuda::unary::gelu(self, approximate));
         activation::gelu(self, approximate)
     }
     fn silu(&self) -> Result<Tensor> {
+        on_gpu!(self, crate::cuda::unary::silu(self));
         activation::silu(self)
     }
     fn softplus(&self) -> Result<Tensor> {
@@ -375,7 +401,12 @@ impl UnaryOps for Tensor {
         activation::softplus(self, beta, threshold)
     }
     fn pow<'a>(&self, exponent: impl Into<Operand<'a>>) -> Result<Tensor> {
-        pow::pow(self, exponent.into())
+        let exponent = exponent.into();
+        #[cfg(feature = "cuda")]
+        if let (true, Operand::Scalar(p)) = (self.device().is_cuda(), &exponent) {
+            return crate::cuda::unary::pow_scalar(self, p.to_element::<f64>());
+        }
+        pow::pow(self, exponent)
     }
     fn clamp(&self, min: Option<Scalar>, max: Option<Scalar>) -> Result<Tensor> {
         clamp::clamp(self, min, max, "ClampBackward1")

@@ -118,6 +118,13 @@ fn update_param<U: FusedUpdate>(
             .map(|_| CpuBuffer::zeros(param.dtype(), param.numel()))
             .collect();
     }
+    if param.device().is_cuda() {
+        // The fused rule runs on host copies; the result is copied back.
+        let host = param.detach().cpu()?;
+        update_param(&host, &grad.cpu()?, state, rule)?;
+        param.detach().copy_(&host)?;
+        return Ok(());
+    }
     match param.dtype() {
         DType::F32 => update_typed::<f32, U>(param, grad, &mut state.buffers, rule)?,
         DType::F64 => update_typed::<f64, U>(param, grad, &mut state.buffers, rule)?,
