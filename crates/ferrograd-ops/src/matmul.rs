@@ -4,13 +4,13 @@
 //!
 //! Operands are read through their strides: a transposed, flipped or
 //! expanded operand is handed to the kernel as it is, never copied. `f32` and
-//! `f64` multiply with matrixmultiply's `sgemm`/`dgemm` (its thread pool for
-//! large products); the integer dtypes with a plain loop. Gradients are
+//! `f64` multiply with matrixmultiply's `sgemm`/`dgemm` (large products split
+//! across rayon's threads, see `gemm`); the integer dtypes with a plain loop. Gradients are
 //! written with these same products, so they can be differentiated again.
 
 mod gemm;
 
-pub(crate) use gemm::{fits_one_thread, gemm, self_threaded, Dims, Gemm, MatView, SharedOut};
+pub(crate) use gemm::{gemm, self_threaded, Dims, Gemm, MatView, SharedOut};
 
 use ferrograd_autograd::{check_same_device, reduce_grad, InputMeta, SavedTensor, Tensor};
 use ferrograd_storage::cpu::for_each_offset_pair;
@@ -290,7 +290,7 @@ fn linear_forward(x2: &Tensor, w: &Tensor, bias: &Tensor) -> Result<Tensor> {
             for _ in 0..rows {
                 out.extend_from_slice(bd);
             }
-            // outᵀ = W · x2ᵀ: the weight, the larger operand, is packed on matrixmultiply's threads.
+            // outᵀ = W · x2ᵀ: the weight, the larger operand, is the packed left one.
             let d = Dims { m: out_f, k: in_f, n: rows };
             let vout = MatView::row_major(0, out_f).t();
             gemm(d, wd, mat_view(lw), x, mat_view(lx).t(), <T as num_traits::One>::one(), &mut out, vout);

@@ -7,14 +7,12 @@
 //! matrix (`k × positions`). Two schedules:
 //! - [`Schedule::Blocks`], when there are enough images (or rows) to keep
 //!   every thread busy: rayon over `(image, block of output rows)` tasks,
-//!   each product on the task's own thread (a product matrixmultiply would
-//!   thread is summed from slices of its reduction, see `gemm_local`), with
-//!   its columns in a buffer that stays in cache;
+//!   each product on the task's own thread (`gemm_local`), with its columns
+//!   in a buffer that stays in cache;
 //! - [`Schedule::Chunked`], when few images make big products: the columns
 //!   of a chunk of images (sized to stay in L2) side by side and one product
-//!   over all of them on matrixmultiply's threads (never both thread pools
-//!   at once), arranged so the long `positions` dimension is
-//!   matrixmultiply's `m`, whose packing it spreads over its threads.
+//!   over all of them, split across threads by `SharedOut::gemm` along its
+//!   long `positions` dimension.
 //!
 //! Operands are laid out so matrixmultiply's packing copies whole vectors:
 //! the left operand with unit row stride, the right with unit column stride.
@@ -22,7 +20,7 @@
 use super::geometry::Geometry;
 use super::im2col::im2col_segment;
 use super::scratch::PoolElement;
-use crate::matmul::{fits_one_thread, self_threaded, Dims, Gemm, MatView};
+use crate::matmul::{self_threaded, Dims, Gemm, MatView};
 use num_traits::Float;
 use rayon::prelude::*;
 use std::ops::{AddAssign, Range};
@@ -47,19 +45,15 @@ pub(crate) enum Schedule {
 
 impl Schedule {
     /// Chunks if one image's product (`dims_of(positions)`) is big enough
-    /// for matrixmultiply's threads; otherwise blocks of the most output
-    /// rows whose product stays on one thread, fewer if that would leave
-    /// threads idle.
+    /// to be split across threads; otherwise blocks of whole images' output
+    /// rows, fewer rows if that would leave threads idle.
     pub fn pick<T: Gemm>(g: &Geometry, dims_of: impl Fn(usize) -> Dims) -> Self {
         let tasks_wanted = 2 * rayon::current_num_threads();
         if g.n < tasks_wanted && self_threaded::<T>(dims_of(g.l())) {
             let chunk = (CHUNK_BUDGET / (g.k() * g.l()).max(1)).clamp(1, g.n.max(1));
             return Schedule::Chunked(chunk);
         }
-        let mut rows = g.oh.max(1);
-        while rows > 1 && !fits_one_thread::<T>(dims_of(rows * g.ow)) {
-            rows -= 1;
-        }
+        let rows = g.oh.max(1);
         let blocks_wanted = tasks_wanted.div_ceil(g.n.max(1));
         Schedule::Blocks(rows.min(g.oh.div_ceil(blocks_wanted)).max(1))
     }
