@@ -171,7 +171,7 @@ impl Tensor {
 /// Elements a block sums with independent lanes before blocks combine pairwise.
 const BLOCK: usize = 4096;
 /// Independent accumulators in a block: enough to hide the latency of adds.
-const LANES: usize = 32;
+const LANES: usize = 64;
 /// Columns one pass of a column sum keeps in cache.
 const COLUMN_TILE: usize = 1024;
 /// Most partial results a long column sum is split into.
@@ -191,22 +191,25 @@ trait Summand: Element {
     fn finish(acc: Self::Acc) -> Self::Out;
 }
 
-/// `LANES` running sums over `run` (the tail folded into the first lanes):
-/// independent adds the compiler turns into SIMD.
-#[inline(always)]
-fn lane_sums<T: Copy + Default + std::ops::Add<Output = T>>(run: &[T]) -> [T; LANES] {
-    let mut acc = [T::default(); LANES];
-    let chunks = run.chunks_exact(LANES);
-    let tail = chunks.remainder();
-    for chunk in chunks {
-        for (a, &v) in acc.iter_mut().zip(chunk) {
+ferrograd_storage::simd_loop! {
+    /// `LANES` running sums over `run` (the tail folded into the first lanes):
+    /// independent adds the compiler turns into SIMD, compiled for AVX2 when
+    /// the CPU has it.
+    fn lane_sums<T>(run: &[T]) -> [T; LANES]
+    where T: Copy, T: Default, T: std::ops::Add<Output = T> {
+        let mut acc = [T::default(); LANES];
+        let chunks = run.chunks_exact(LANES);
+        let tail = chunks.remainder();
+        for chunk in chunks {
+            for (a, &v) in acc.iter_mut().zip(chunk) {
+                *a = *a + v;
+            }
+        }
+        for (a, &v) in acc.iter_mut().zip(tail) {
             *a = *a + v;
         }
+        acc
     }
-    for (a, &v) in acc.iter_mut().zip(tail) {
-        *a = *a + v;
-    }
-    acc
 }
 
 macro_rules! float_summand {

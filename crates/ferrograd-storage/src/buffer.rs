@@ -127,7 +127,13 @@ impl CpuBuffer {
     /// A buffer of `len` zero (or `false`) elements. Uses the allocator's zeroed
     /// pages, which the OS maps lazily, so large buffers cost no writes.
     pub fn zeros(dtype: DType, len: usize) -> Self {
-        with_dtype!(dtype, T => T::into_buffer(vec![T::default(); len]))
+        // calloc maps large zeroed buffers without touching them, so the
+        // huge-page advice still applies to their first faults.
+        with_dtype!(dtype, T => {
+            let zeros = vec![T::default(); len];
+            crate::cpu::advise_huge_pages(zeros.as_ptr() as usize, len * std::mem::size_of::<T>());
+            T::into_buffer(zeros)
+        })
     }
 
     /// Typed view of the data, `None` if `T` is not the element type.

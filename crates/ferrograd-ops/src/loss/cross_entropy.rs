@@ -3,13 +3,14 @@
 //! (with label smoothing and class weights folded in, scaled by the
 //! reduction) — and with class probabilities, written with `log_softmax`.
 
-use super::softmax::{exp, not_float_kernel, row_max, softmax, Kind};
+use super::softmax::{exp, not_float_kernel, row_logsumexp, softmax, Kind};
 use super::targets::{check_input_rank, class_dim, class_targets, ClassTargets};
 use super::{reduce_loss, Reduction};
 use crate::reduce::{kept_shape, with_float, with_lines, Lines};
+use crate::unary::fast_math::FloatMath;
 use ferrograd_autograd::{is_grad_enabled, SavedTensor, Tensor};
 use ferrograd_storage::cpu::PARALLEL_THRESHOLD;
-use ferrograd_storage::{DType, Element, Error, FloatElement, Result};
+use ferrograd_storage::{DType, Element, Error, Result};
 use rayon::prelude::*;
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -113,10 +114,8 @@ fn column<T: Element>(x: &[T], l: Lines, o: usize, i: usize) -> Cow<'_, [T]> {
 
 /// `(loss, lse)` of one sample: `lse = log Σ exp(x)`, and the loss
 /// `(1 - ε) w_t (lse - x_t) + ε/C Σ_c w_c (lse - x_c)` (0 if ignored).
-fn sample_loss<T: FloatElement>(col: &[T], ct: &ClassTargets, s: usize, ls: f64) -> (f64, T) {
-    let m = row_max(col);
-    let sum = col.iter().fold(T::zero(), |a, &v| a + exp(v - m));
-    let lse = m + sum.ln();
+fn sample_loss<T: FloatMath>(col: &[T], ct: &ClassTargets, s: usize, ls: f64) -> (f64, T) {
+    let lse = row_logsumexp(col);
     let t = ct.targets[s];
     if t == ct.ignore_index {
         return (0.0, lse);
@@ -165,7 +164,7 @@ impl Coefficients<'_> {
     }
 }
 
-fn index_cross_entropy<T: FloatElement>(
+fn index_cross_entropy<T: FloatMath>(
     input: &Tensor,
     ct: Arc<ClassTargets>,
     reduction: Reduction,
@@ -216,7 +215,7 @@ fn index_cross_entropy<T: FloatElement>(
 }
 
 /// `a · softmax - b` per sample, scaled by the gradient, in one pass.
-fn fused_backward<T: FloatElement>(
+fn fused_backward<T: FloatMath>(
     x: &Tensor,
     g: &Tensor,
     ct: &ClassTargets,
@@ -273,7 +272,7 @@ fn fused_backward<T: FloatElement>(
 
 /// The same gradient with differentiable ops (`softmax(x) · A - B`, times
 /// the gradient), for `create_graph`.
-fn composite_backward<T: FloatElement>(
+fn composite_backward<T: FloatMath>(
     x: &Tensor,
     g: &Tensor,
     ct: &ClassTargets,

@@ -5,6 +5,7 @@
 //! across the dims after it.
 
 use crate::reduce::{with_float, with_lines, Lines};
+use crate::unary::fast_math::FloatMath;
 use crate::unary::UnaryOps;
 use ferrograd_autograd::{is_grad_enabled, SavedTensor, Tensor};
 use ferrograd_storage::cpu::PARALLEL_THRESHOLD;
@@ -18,45 +19,93 @@ pub(crate) enum Kind {
     LogSoftmax,
 }
 
-/// `e^v` in the kernels.
+/// `e^v` in the kernels: the vectorisable polynomial for `f32`.
 #[inline(always)]
-pub(crate) fn exp<T: FloatElement>(v: T) -> T {
-    v.exp()
+pub(crate) fn exp<T: FloatMath>(v: T) -> T {
+    v.exp_k()
 }
 
-/// The max of a row (NaN-free rows; a NaN propagates through `exp` anyway).
-#[inline]
+/// Independent accumulators in the row loops: vectorisable max and sum.
+const LANES: usize = 16;
+
+/// The max of a row (NaN-free rows; a NaN propagates through `exp` anyway),
+/// `-inf` for an empty one.
+#[inline(always)]
 pub(crate) fn row_max<T: FloatElement>(row: &[T]) -> T {
-    row.iter()
+    let mut lanes = [T::neg_infinity(); LANES];
+    let chunks = row.chunks_exact(LANES);
+    let tail = chunks.remainder();
+    for chunk in chunks {
+        for (a, &v) in lanes.iter_mut().zip(chunk) {
+            if v > *a {
+                *a = v;
+            }
+        }
+    }
+    lanes
+        .iter()
+        .chain(tail)
         .fold(T::neg_infinity(), |a, &v| if v > a { v } else { a })
 }
 
-/// Softmax / log-softmax of one contiguous row into `out`.
-fn row_forward<T: FloatElement>(row: &[T], out: &mut [T], kind: Kind) {
-    let m = row_max(row);
-    match kind {
-        Kind::Softmax => {
-            let mut s = T::zero();
-            for (o, &v) in out.iter_mut().zip(row) {
-                let e = exp(v - m);
-                *o = e;
-                s = s + e;
-            }
-            let inv = T::one() / s;
-            out.iter_mut().for_each(|o| *o = *o * inv);
+/// The sum of a row in `LANES` independent accumulators.
+#[inline(always)]
+fn row_sum<T: FloatElement>(row: &[T]) -> T {
+    let mut lanes = [T::zero(); LANES];
+    let chunks = row.chunks_exact(LANES);
+    let tail = chunks.remainder();
+    for chunk in chunks {
+        for (a, &v) in lanes.iter_mut().zip(chunk) {
+            *a = *a + v;
         }
-        Kind::LogSoftmax => {
-            let s = row.iter().fold(T::zero(), |s, &v| s + exp(v - m));
-            let lse = m + s.ln();
-            for (o, &v) in out.iter_mut().zip(row) {
-                *o = v - lse;
+    }
+    lanes.iter().chain(tail).fold(T::zero(), |s, &v| s + v)
+}
+
+ferrograd_storage::simd_loop! {
+    /// `log Σ e^v` over a row, shifted by its max, compiled for AVX2 when
+    /// the CPU has it.
+    pub(crate) fn row_logsumexp<T>(row: &[T]) -> T where T: FloatMath {
+        let m = row_max(row);
+        let mut lanes = [T::zero(); LANES];
+        let chunks = row.chunks_exact(LANES);
+        let tail = chunks.remainder();
+        for chunk in chunks {
+            for (a, &v) in lanes.iter_mut().zip(chunk) {
+                *a = *a + exp(v - m);
+            }
+        }
+        let s = lanes.iter().fold(T::zero(), |s, &v| s + v);
+        m + tail.iter().fold(s, |s, &v| s + exp(v - m)).ln()
+    }
+}
+
+ferrograd_storage::simd_loop! {
+    /// Softmax / log-softmax of one contiguous row into `out` (which holds
+    /// the shifted exponentials first), compiled for AVX2 when the CPU has it.
+    fn row_forward<T>(row: &[T], out: &mut [T], kind: Kind) where T: FloatMath {
+        let m = row_max(row);
+        for (o, &v) in out.iter_mut().zip(row) {
+            *o = exp(v - m);
+        }
+        let s = row_sum(out);
+        match kind {
+            Kind::Softmax => {
+                let inv = T::one() / s;
+                out.iter_mut().for_each(|o| *o = *o * inv);
+            }
+            Kind::LogSoftmax => {
+                let lse = m + s.ln();
+                for (o, &v) in out.iter_mut().zip(row) {
+                    *o = v - lse;
+                }
             }
         }
     }
 }
 
 /// Softmax / log-softmax of one `[n, inner]` block along its first dim.
-fn column_forward<T: FloatElement>(block: &[T], out: &mut [T], inner: usize, kind: Kind) {
+fn column_forward<T: FloatMath>(block: &[T], out: &mut [T], inner: usize, kind: Kind) {
     let mut m = vec![T::neg_infinity(); inner];
     for line in block.chunks_exact(inner) {
         for (a, &v) in m.iter_mut().zip(line) {
@@ -93,7 +142,7 @@ fn column_forward<T: FloatElement>(block: &[T], out: &mut [T], inner: usize, kin
 
 /// Runs `f(input block, output block)` over the `[n, inner]` blocks of
 /// `data`, in parallel when large.
-pub(crate) fn for_blocks<T: FloatElement>(
+pub(crate) fn for_blocks<T: FloatMath>(
     data: &[T],
     l: Lines,
     f: impl Fn(&[T], &mut [T]) + Sync + Send,
@@ -116,7 +165,7 @@ pub(crate) fn for_blocks<T: FloatElement>(
 }
 
 /// Softmax / log-softmax of contiguous `data` split as `l`.
-pub(crate) fn forward_kernel<T: FloatElement>(data: &[T], l: Lines, kind: Kind) -> Vec<T> {
+pub(crate) fn forward_kernel<T: FloatMath>(data: &[T], l: Lines, kind: Kind) -> Vec<T> {
     for_blocks(data, l, |block, out| {
         if l.inner == 1 {
             row_forward(block, out, kind);
@@ -128,7 +177,7 @@ pub(crate) fn forward_kernel<T: FloatElement>(data: &[T], l: Lines, kind: Kind) 
 
 /// The input gradient from the output `y` and its gradient `g`, one block:
 /// softmax: `y (g - Σ g y)`; log-softmax: `g - e^y Σ g`.
-fn block_backward<T: FloatElement>(y: &[T], g: &[T], out: &mut [T], inner: usize, kind: Kind) {
+fn block_backward<T: FloatMath>(y: &[T], g: &[T], out: &mut [T], inner: usize, kind: Kind) {
     let mut dot = vec![T::zero(); inner];
     for (yl, gl) in y.chunks_exact(inner).zip(g.chunks_exact(inner)) {
         for ((d, &y), &g) in dot.iter_mut().zip(yl).zip(gl) {
@@ -154,7 +203,7 @@ fn block_backward<T: FloatElement>(y: &[T], g: &[T], out: &mut [T], inner: usize
 }
 
 /// [`block_backward`] for a contiguous row (the dim innermost).
-fn row_backward<T: FloatElement>(y: &[T], g: &[T], out: &mut [T], kind: Kind) {
+fn row_backward<T: FloatMath>(y: &[T], g: &[T], out: &mut [T], kind: Kind) {
     match kind {
         Kind::Softmax => {
             let d = y.iter().zip(g).fold(T::zero(), |d, (&y, &g)| d + g * y);

@@ -42,7 +42,8 @@ fn beats<T: PartialOrd + Copy, const MAX: bool>(v: T, best: T) -> bool {
     (if MAX { v > best } else { v < best }) || is_nan(v)
 }
 
-/// The extreme of a non-empty run.
+/// The extreme of a non-empty run (inlined into the dispatching copies below).
+#[inline(always)]
 fn run_extreme<T: Element, const MAX: bool>(run: &[T]) -> T {
     let mut lanes = [run[0]; LANES];
     let chunks = run.chunks_exact(LANES);
@@ -62,13 +63,39 @@ fn run_extreme<T: Element, const MAX: bool>(run: &[T]) -> T {
         .fold(best, |a, &v| if beats::<T, MAX>(v, a) { v } else { a })
 }
 
+ferrograd_storage::simd_loop! {
+    /// The maximum of a non-empty run, compiled for AVX2 when the CPU has it.
+    fn run_max<T>(run: &[T]) -> T where T: Element {
+        run_extreme::<T, true>(run)
+    }
+}
+
+ferrograd_storage::simd_loop! {
+    /// The minimum of a non-empty run, compiled for AVX2 when the CPU has it.
+    fn run_min<T>(run: &[T]) -> T where T: Element {
+        run_extreme::<T, false>(run)
+    }
+}
+
+/// The extreme of a non-empty run through the dispatching copies.
+fn run_extreme_dispatched<T: Element, const MAX: bool>(run: &[T]) -> T {
+    if MAX {
+        run_max(run)
+    } else {
+        run_min(run)
+    }
+}
+
 /// The extreme of a non-empty row, split across threads when long.
 fn row_extreme<T: Element, const MAX: bool>(row: &[T]) -> T {
     if row.len() < PARALLEL_THRESHOLD {
-        return run_extreme::<T, MAX>(row);
+        return run_extreme_dispatched::<T, MAX>(row);
     }
-    let parts: Vec<T> = row.par_chunks(SPLIT).map(run_extreme::<T, MAX>).collect();
-    run_extreme::<T, MAX>(&parts)
+    let parts: Vec<T> = row
+        .par_chunks(SPLIT)
+        .map(run_extreme_dispatched::<T, MAX>)
+        .collect();
+    run_extreme_dispatched::<T, MAX>(&parts)
 }
 
 /// The index of the first element equal to `value` (the first NaN if NaN).

@@ -10,7 +10,7 @@
 //! page faults of the fresh output buffer.
 
 use super::transpose::{Block, TILE};
-use super::{for_each_offset_pair, PARALLEL_THRESHOLD};
+use super::{for_each_offset_pair, fresh_vec, PARALLEL_THRESHOLD};
 use crate::{contiguous_strides, Element, Layout};
 use rayon::prelude::*;
 use std::mem::MaybeUninit;
@@ -58,44 +58,6 @@ pub fn gather_contiguous<T: Element>(src: &[T], layout: &Layout) -> Vec<T> {
     unsafe { out.set_len(numel) };
     out
 }
-
-/// Buffers from this size up ask for huge pages.
-const HUGE_PAGE_MIN_BYTES: usize = 4 << 20;
-
-/// An empty vector with room for `n` elements. A large one asks Linux to back
-/// it with huge pages: faulting in a fresh buffer 4 KiB at a time can cost
-/// more than the copy that fills it.
-fn fresh_vec<T>(n: usize) -> Vec<T> {
-    let out = Vec::with_capacity(n);
-    let bytes = n * std::mem::size_of::<T>();
-    if bytes >= HUGE_PAGE_MIN_BYTES {
-        advise_huge_pages(out.as_ptr() as usize, bytes);
-    }
-    out
-}
-
-#[cfg(target_os = "linux")]
-fn advise_huge_pages(start: usize, len: usize) {
-    extern "C" {
-        fn madvise(
-            addr: *mut std::ffi::c_void,
-            len: usize,
-            advice: std::ffi::c_int,
-        ) -> std::ffi::c_int;
-    }
-    const MADV_HUGEPAGE: std::ffi::c_int = 14;
-    const PAGE: usize = 4096;
-    let (first, end) = (start.next_multiple_of(PAGE), (start + len) / PAGE * PAGE);
-    if end > first {
-        // SAFETY: the pages lie inside an allocation the caller owns and has
-        // not handed out; MADV_HUGEPAGE changes only how the kernel backs
-        // them, never their contents, and a failure leaves them as they were.
-        unsafe { madvise(first as *mut std::ffi::c_void, end - first, MADV_HUGEPAGE) };
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn advise_huge_pages(_start: usize, _len: usize) {}
 
 /// A coalesced strided source: element `i` (row-major over `shape`) is at
 /// `offset + Σ i[d] * strides[d]`.

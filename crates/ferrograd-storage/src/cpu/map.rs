@@ -5,48 +5,13 @@
 //! them (`simd_loop!`), so kernels written as plain scalar closures use
 //! 256-bit vectors without the crate being built for a newer CPU.
 
-use super::{for_each_offset_pair, PARALLEL_THRESHOLD};
+use super::{for_each_offset_pair, fresh_vec, PARALLEL_THRESHOLD};
+use crate::simd_loop;
 use crate::{with_buffer, with_dtype, CpuBuffer, DType, Element, Layout};
 use rayon::prelude::*;
 use std::mem::MaybeUninit;
 
 const CHUNK: usize = 1 << 13;
-
-/// True when the CPU runs AVX2 and FMA instructions (checked once, cached).
-#[cfg(target_arch = "x86_64")]
-fn has_avx2_fma() -> bool {
-    std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
-}
-
-/// Defines `$name`, a loop over slices written once as `$body`, which runs a
-/// copy compiled for AVX2 + FMA when the CPU has them. The element closure
-/// is inlined into each copy, so its arithmetic is vectorised for the
-/// features of the copy that runs; both copies compute the same IEEE results
-/// (Rust never contracts `a * b + c` into a fused multiply-add).
-macro_rules! simd_loop {
-    ($(#[$doc:meta])* fn $name:ident<$($g:ident),*>($($arg:ident: $ty:ty),*)
-        where $($bound:ty: $trait:path),* $body:block) => {
-        $(#[$doc])*
-        #[inline]
-        fn $name<$($g),*>($($arg: $ty),*) where $($bound: $trait),* {
-            #[inline(always)]
-            fn body<$($g),*>($($arg: $ty),*) where $($bound: $trait),* $body
-
-            #[cfg(target_arch = "x86_64")]
-            #[target_feature(enable = "avx2,fma")]
-            unsafe fn avx2<$($g),*>($($arg: $ty),*) where $($bound: $trait),* {
-                body($($arg),*)
-            }
-
-            #[cfg(target_arch = "x86_64")]
-            if has_avx2_fma() {
-                // SAFETY: the CPU has the features `avx2` is compiled for.
-                return unsafe { avx2($($arg),*) };
-            }
-            body($($arg),*)
-        }
-    };
-}
 
 simd_loop! {
     /// `out[i] = f(x[i])`.
@@ -106,35 +71,6 @@ simd_loop! {
             *d = f(*d, s);
         }
     }
-}
-
-/// Outputs from this size up ask for huge pages.
-const HUGE_PAGE_MIN_BYTES: usize = 4 << 20;
-
-/// An empty vector with room for `n` elements. A large one asks Linux to
-/// back it with 2 MiB pages: faulting a fresh output in 4 KiB at a time costs
-/// more than the arithmetic that fills it (10M `f32` additions run about
-/// twice as fast). `copy.rs` has the same helper for its gathers; the two
-/// should become one `pub(super)` function.
-pub(super) fn fresh_vec<T>(n: usize) -> Vec<T> {
-    let out = Vec::with_capacity(n);
-    let bytes = n * std::mem::size_of::<T>();
-    #[cfg(target_os = "linux")]
-    if bytes >= HUGE_PAGE_MIN_BYTES {
-        extern "C" {
-            fn madvise(addr: *mut std::ffi::c_void, len: usize, advice: i32) -> i32;
-        }
-        const MADV_HUGEPAGE: i32 = 14;
-        let start = (out.as_ptr() as usize).next_multiple_of(4096);
-        let end = (out.as_ptr() as usize + bytes) / 4096 * 4096;
-        if end > start {
-            // SAFETY: the range lies inside the allocation just made, not yet
-            // handed out; the advice changes how the kernel backs the pages,
-            // never their contents, and a failure leaves them as they were.
-            unsafe { madvise(start as *mut std::ffi::c_void, end - start, MADV_HUGEPAGE) };
-        }
-    }
-    out
 }
 
 /// Fills a new vector of `n` elements by handing each chunk's uninitialised

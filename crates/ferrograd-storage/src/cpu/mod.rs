@@ -6,9 +6,12 @@ mod allocator;
 mod copy;
 mod map;
 mod reduce;
+#[doc(hidden)]
+pub mod simd;
 mod transpose;
 
 pub use allocator::keep_freed_memory;
+pub(crate) use allocator::{advise_huge_pages, fresh_vec};
 pub use copy::{copy_into_strided, gather_contiguous};
 pub use map::{binary_map, binary_map_inplace, cast_buffer, unary_map, unary_map_inplace};
 pub use reduce::reduce_dims;
