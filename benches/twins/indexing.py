@@ -13,7 +13,7 @@ from elementwise import bench  # the shared timing loop of the twins (sets two t
 torch.set_num_threads(2)
 
 
-def main():
+def main(wanted=""):
     torch.manual_seed(0)
     x = torch.randn(4096, 1024)
     parts = [torch.randn(1024, 1024) for _ in range(4)]
@@ -39,7 +39,6 @@ def main():
         ("topk [1024,1024] k=16", 1024 * 1024, lambda: rows.topk(16, 1)[0]),
         ("pad [32,64,56,56] by 1", 32 * 64 * 58 * 58, lambda: F.pad(images, (1, 1, 1, 1))),
     ]
-    wanted = sys.argv[1] if len(sys.argv) > 1 else ""
     with torch.no_grad():
         for name, elements, fn in cases:
             if wanted in name:
@@ -47,4 +46,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1] if len(sys.argv) > 1 else "")
