@@ -21,6 +21,15 @@ struct StorageInner {
     on_device: Option<Arc<dyn crate::DeviceBuffer>>,
 }
 
+impl Drop for StorageInner {
+    /// A large buffer goes to the allocator's cache for the next output of
+    /// its size (see `cpu::allocator`).
+    fn drop(&mut self) {
+        let buffer = std::mem::replace(self.buffer.get_mut(), CpuBuffer::F32(Vec::new()));
+        crate::with_buffer!(buffer, v, T => crate::cpu::recycle_vec(v));
+    }
+}
+
 /// A shared, typed buffer plus the version counter of everything viewing it.
 /// Cloning a `Storage` clones the handle, not the data.
 ///
@@ -198,7 +207,10 @@ impl Storage {
             return Err(self);
         }
         match Arc::try_unwrap(self.inner) {
-            Ok(inner) => Ok(inner.buffer.into_inner()),
+            Ok(mut inner) => Ok(std::mem::replace(
+                inner.buffer.get_mut(),
+                CpuBuffer::F32(Vec::new()),
+            )),
             Err(inner) => Err(Storage { inner }),
         }
     }

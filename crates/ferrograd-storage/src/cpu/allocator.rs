@@ -10,13 +10,23 @@
 //! It runs once, when the first storage is made. Set the environment
 //! variable `FERROGRAD_MALLOC_DEFAULTS=1` to keep glibc's settings.
 //!
+//! glibc cannot keep buffers above 32 MiB that way (that is the highest mmap
+//! threshold it accepts), so storage keeps a few of them itself: when a
+//! storage of 32 MiB or more is dropped its memory goes into a small cache
+//! (at most [`CACHE_MAX_BLOCKS`] blocks and [`CACHE_MAX_BYTES`] in all, the
+//! oldest given back first), and the next output of exactly that size and
+//! alignment reuses it, pages already mapped, instead of faulting in a fresh
+//! one: `contiguous()` of a 64 MiB transpose costs the copy, not the copy
+//! plus 64 MiB of page faults. `FERROGRAD_MALLOC_DEFAULTS=1` turns the
+//! cache off too.
+//!
 //! Buffers of 4 MiB and more ask Linux for 2 MiB pages ([`fresh_vec`],
 //! [`advise_huge_pages`]): faulting a fresh output in 4 KiB at a time can
 //! cost more than the arithmetic that fills it (10M `f32` additions run about
 //! twice as fast), and reading a large tensor through 4 KiB pages spends a
 //! sizeable part of a memory-bound kernel on TLB misses.
 
-use std::sync::Once;
+use std::sync::{Mutex, Once, OnceLock};
 
 /// Raises glibc's mmap and trim thresholds once per process (Linux/glibc;
 /// elsewhere nothing). See the module doc.
@@ -27,10 +37,17 @@ use std::sync::Once;
 pub fn keep_freed_memory() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        if std::env::var_os("FERROGRAD_MALLOC_DEFAULTS").is_none() {
+        if !malloc_defaults() {
             raise_thresholds();
         }
     });
+}
+
+/// True when the user asked for the allocator's own behaviour
+/// (`FERROGRAD_MALLOC_DEFAULTS` set), read once.
+fn malloc_defaults() -> bool {
+    static DEFAULTS: OnceLock<bool> = OnceLock::new();
+    *DEFAULTS.get_or_init(|| std::env::var_os("FERROGRAD_MALLOC_DEFAULTS").is_some())
 }
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
@@ -54,12 +71,103 @@ fn raise_thresholds() {}
 /// Buffers from this size up ask for huge pages.
 const HUGE_PAGE_MIN_BYTES: usize = 4 << 20;
 
-/// An empty vector with room for `n` elements; a large one asks for huge
-/// pages before anything touches it.
+/// An empty vector with room for exactly `n` elements, for a caller that
+/// writes all of them: a cached block of that size when there is one (its
+/// old contents are still there), else a new allocation, which asks for huge
+/// pages before anything touches it when large.
 pub(crate) fn fresh_vec<T>(n: usize) -> Vec<T> {
+    let bytes = n * std::mem::size_of::<T>();
+    if let Some(addr) = take_cached(bytes, std::mem::align_of::<T>()) {
+        // SAFETY: `addr` is the allocation of a vector whose capacity was
+        // `bytes` bytes with alignment `align_of::<T>()`, made by the global
+        // allocator and not freed since (the cache owned it): the layout a
+        // `Vec<T>` of capacity `n` frees with. Length 0: nothing is read.
+        return unsafe { Vec::from_raw_parts(addr as *mut T, 0, n) };
+    }
     let out = Vec::with_capacity(n);
-    advise_huge_pages(out.as_ptr() as usize, n * std::mem::size_of::<T>());
+    advise_huge_pages(out.as_ptr() as usize, bytes);
     out
+}
+
+/// Buffers from this size up are kept for reuse when freed.
+pub const CACHE_MIN_BYTES: usize = 32 << 20;
+/// The most memory the cache of freed buffers holds.
+pub const CACHE_MAX_BYTES: usize = 256 << 20;
+/// The most buffers the cache holds.
+pub const CACHE_MAX_BLOCKS: usize = 4;
+
+/// A freed allocation the cache owns: address, size in bytes, alignment.
+struct Block {
+    addr: usize,
+    bytes: usize,
+    align: usize,
+}
+
+/// The freed large buffers, oldest first.
+static CACHE: Mutex<Vec<Block>> = Mutex::new(Vec::new());
+
+/// Removes and returns a cached block of exactly `bytes` and `align`.
+fn take_cached(bytes: usize, align: usize) -> Option<usize> {
+    if bytes < CACHE_MIN_BYTES {
+        return None;
+    }
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    let i = cache
+        .iter()
+        .position(|b| b.bytes == bytes && b.align == align)?;
+    Some(cache.remove(i).addr)
+}
+
+/// Gives `v`'s memory to the cache when it is large enough and fits
+/// (evicting the oldest blocks to make room); otherwise frees it.
+pub(crate) fn recycle_vec<T>(v: Vec<T>) {
+    let bytes = v.capacity() * std::mem::size_of::<T>();
+    if bytes < CACHE_MIN_BYTES || bytes > CACHE_MAX_BYTES || malloc_defaults() {
+        return;
+    }
+    let mut v = std::mem::ManuallyDrop::new(v);
+    let block = Block {
+        addr: v.as_mut_ptr() as usize,
+        bytes,
+        align: std::mem::align_of::<T>(),
+    };
+    let evicted: Vec<Block> = {
+        let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+        let mut evicted = Vec::new();
+        while !cache.is_empty()
+            && (cache.len() >= CACHE_MAX_BLOCKS
+                || cache.iter().map(|b| b.bytes).sum::<usize>() + bytes > CACHE_MAX_BYTES)
+        {
+            evicted.push(cache.remove(0));
+        }
+        cache.push(block);
+        evicted
+    };
+    for b in evicted {
+        // SAFETY: the block came from a vector's allocation with exactly this
+        // size and alignment and the cache owned it alone.
+        unsafe {
+            std::alloc::dealloc(
+                b.addr as *mut u8,
+                std::alloc::Layout::from_size_align_unchecked(b.bytes, b.align),
+            )
+        };
+    }
+}
+
+/// The bytes the cache of freed buffers holds now.
+///
+/// ```
+/// use ferrograd_storage::cpu::{cached_bytes, CACHE_MAX_BYTES};
+/// assert!(cached_bytes() <= CACHE_MAX_BYTES);
+/// ```
+pub fn cached_bytes() -> usize {
+    CACHE
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .map(|b| b.bytes)
+        .sum()
 }
 
 /// Asks Linux to back the whole pages of `[start, start + len)` with huge
@@ -90,3 +198,48 @@ pub(crate) fn advise_huge_pages(start: usize, len: usize) {
 
 #[cfg(not(target_os = "linux"))]
 pub(crate) fn advise_huge_pages(_start: usize, _len: usize) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A size no other test allocates, so parallel tests don't take its block.
+    const N: usize = (CACHE_MIN_BYTES + 12_288) / 4;
+    /// The two tests read the shared cache's totals: one at a time.
+    static SERIAL: Mutex<()> = Mutex::new(());
+
+    #[test]
+    fn a_freed_large_buffer_is_reused_for_the_next_one_of_its_size() {
+        let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        let mut v: Vec<f32> = fresh_vec(N);
+        v.resize(N, 1.5);
+        let addr = v.as_ptr() as usize;
+        recycle_vec(v);
+        assert!(cached_bytes() >= N * 4 || malloc_defaults());
+        // Another size or alignment does not get it.
+        let other: Vec<f64> = fresh_vec(N / 2);
+        assert_ne!(other.as_ptr() as usize, addr);
+        let again: Vec<f32> = fresh_vec(N);
+        assert_eq!(again.capacity(), N);
+        if !malloc_defaults() {
+            assert_eq!(again.as_ptr() as usize, addr);
+        }
+        assert!(cached_bytes() <= CACHE_MAX_BYTES);
+    }
+
+    #[test]
+    fn the_cache_stays_within_its_bounds() {
+        let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        let n = (CACHE_MIN_BYTES + 20_480) / 8;
+        for _ in 0..CACHE_MAX_BLOCKS + 2 {
+            let blocks: Vec<Vec<f64>> = (0..3).map(|_| fresh_vec(n)).collect();
+            blocks.into_iter().for_each(recycle_vec);
+            assert!(cached_bytes() <= CACHE_MAX_BYTES);
+            assert!(CACHE.lock().unwrap().len() <= CACHE_MAX_BLOCKS);
+        }
+        // Small buffers are never cached.
+        let before = cached_bytes();
+        recycle_vec(vec![0u8; 1024]);
+        assert_eq!(cached_bytes(), before);
+    }
+}

@@ -10,8 +10,10 @@ mod reduce;
 pub mod simd;
 mod transpose;
 
-pub use allocator::keep_freed_memory;
-pub(crate) use allocator::{advise_huge_pages, fresh_vec};
+pub(crate) use allocator::{advise_huge_pages, fresh_vec, recycle_vec};
+pub use allocator::{
+    cached_bytes, keep_freed_memory, CACHE_MAX_BLOCKS, CACHE_MAX_BYTES, CACHE_MIN_BYTES,
+};
 pub use copy::{copy_into_strided, gather_contiguous};
 pub use map::{binary_map, binary_map_inplace, cast_buffer, unary_map, unary_map_inplace};
 pub use reduce::reduce_dims;
