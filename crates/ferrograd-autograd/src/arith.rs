@@ -92,6 +92,14 @@ fn bool_refused(op: &'static str) -> Error {
 }
 
 /// Errors unless both tensors are on one device.
+///
+/// ```
+/// use ferrograd_autograd::{check_same_device, DType, Tensor};
+/// let a = Tensor::zeros(&[2], DType::F32)?;
+/// let b = Tensor::from_vec(vec![1i64], &[1])?;
+/// assert!(check_same_device(&a, &b).is_ok()); // both on the CPU
+/// # Ok::<(), ferrograd_autograd::Error>(())
+/// ```
 pub fn check_same_device(a: &Tensor, b: &Tensor) -> Result<()> {
     if a.device() != b.device() {
         return Err(Error::DeviceMismatch {
@@ -155,12 +163,30 @@ fn scalar_forward<K: BinaryKernel>(a: &Tensor, s: Scalar) -> Result<Tensor> {
 
 /// The gradient of a broadcast input: summed over the broadcast dims and
 /// cast back to the input's dtype.
+///
+/// ```
+/// use ferrograd_autograd::{reduce_grad, DType, InputMeta, Tensor};
+/// let bias = Tensor::zeros(&[3], DType::F64)?;
+/// let g = Tensor::ones(&[4, 3], DType::F32)?; // gradient of `x + bias`, x: [4, 3]
+/// let gb = reduce_grad(&g, &InputMeta::of(&bias))?;
+/// assert_eq!(gb.dtype(), DType::F64);
+/// assert_eq!(gb.to_vec::<f64>()?, vec![4.0, 4.0, 4.0]);
+/// # Ok::<(), ferrograd_autograd::Error>(())
+/// ```
 pub fn reduce_grad(g: &Tensor, like: &InputMeta) -> Result<Tensor> {
     g.sum_to_size(&like.shape)?.to_dtype(like.dtype)
 }
 
 /// What a backward rule remembers of an input it does not otherwise save:
 /// its shape, its dtype, and whether it wants a gradient.
+///
+/// ```
+/// use ferrograd_autograd::{DType, InputMeta, Tensor};
+/// let x = Tensor::zeros(&[2, 3], DType::F64)?.requires_grad_(true)?;
+/// let m = InputMeta::of(&x);
+/// assert_eq!((&m.shape[..], m.dtype, m.wanted), (&[2, 3][..], DType::F64, true));
+/// # Ok::<(), ferrograd_autograd::Error>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct InputMeta {
     /// The input's shape.
@@ -173,6 +199,14 @@ pub struct InputMeta {
 
 impl InputMeta {
     /// Records `t`'s shape, dtype and requires_grad.
+    ///
+    /// ```
+    /// use ferrograd_autograd::{DType, InputMeta, Tensor};
+    /// let m = InputMeta::of(&Tensor::from_vec(vec![1i64, 2], &[2])?);
+    /// assert_eq!(m.dtype, DType::I64);
+    /// assert!(!m.wanted); // integers never require grad
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn of(t: &Tensor) -> Self {
         InputMeta {
             shape: t.shape().into(),
@@ -182,6 +216,15 @@ impl InputMeta {
     }
 
     /// `Some(f())` when this input wants a gradient.
+    ///
+    /// ```
+    /// use ferrograd_autograd::{DType, InputMeta, Tensor};
+    /// let x = Tensor::zeros(&[1], DType::F32)?;
+    /// let one = || Tensor::ones(&[1], DType::F32);
+    /// assert!(InputMeta::of(&x).grad(one)?.is_none());
+    /// assert!(InputMeta::of(&x.requires_grad_(true)?).grad(one)?.is_some());
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn grad(&self, f: impl FnOnce() -> Result<Tensor>) -> Result<Option<Tensor>> {
         if self.wanted {
             f().map(Some)
@@ -226,6 +269,15 @@ impl Tensor {
     }
 
     /// `self - other` with broadcasting and type promotion.
+    ///
+    /// ```
+    /// use ferrograd_autograd::{DType, Tensor};
+    /// let a = Tensor::from_vec(vec![5i64, 7], &[2])?;
+    /// assert_eq!(a.try_sub(2)?.to_vec::<i64>()?, vec![3, 5]);
+    /// let c = a.try_sub(&Tensor::from_vec(vec![0.5f64], &[1])?)?;
+    /// assert_eq!((c.dtype(), c.to_vec::<f64>()?), (DType::F64, vec![4.5, 6.5]));
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn try_sub<'a>(&self, other: impl Into<Operand<'a>>) -> Result<Tensor> {
         let other = other.into();
         if let Operand::Scalar(s) = other {
@@ -248,6 +300,16 @@ impl Tensor {
     }
 
     /// `self * other` with broadcasting and type promotion.
+    ///
+    /// ```
+    /// use ferrograd_autograd::Tensor;
+    /// let a = Tensor::from_vec(vec![1.0f32, 2.0, 3.0], &[3, 1])?;
+    /// let b = Tensor::from_vec(vec![10.0f32, 100.0], &[2])?;
+    /// let c = a.try_mul(&b)?; // broadcast to [3, 2]
+    /// assert_eq!(c.shape(), &[3, 2]);
+    /// assert_eq!(c.to_vec::<f32>()?, vec![10.0, 100.0, 20.0, 200.0, 30.0, 300.0]);
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn try_mul<'a>(&self, other: impl Into<Operand<'a>>) -> Result<Tensor> {
         let other = other.into();
         if let Operand::Scalar(s) = other {
@@ -320,6 +382,14 @@ impl Tensor {
     }
 
     /// `-self`.
+    ///
+    /// ```
+    /// use ferrograd_autograd::Tensor;
+    /// let t = Tensor::from_vec(vec![1i64, -2], &[2])?;
+    /// assert_eq!(t.try_neg()?.to_vec::<i64>()?, vec![-1, 2]);
+    /// assert!(Tensor::from_vec(vec![true], &[1])?.try_neg().is_err()); // use logical_not
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn try_neg(&self) -> Result<Tensor> {
         #[cfg(feature = "cuda")]
         if self.device().is_cuda() {
@@ -344,6 +414,14 @@ impl Tensor {
     }
 
     /// Borrows the storage and hands the whole buffer and the layout to `f`.
+    ///
+    /// ```
+    /// use ferrograd_autograd::Tensor;
+    /// let t = Tensor::arange(0, 6)?.reshape(&[2, 3])?.t()?;
+    /// let (len, shape) = t.with_read(|buf, layout| (buf.len(), layout.shape().to_vec()))?;
+    /// assert_eq!((len, shape), (6, vec![3, 2]));
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn with_read<R>(
         &self,
         f: impl FnOnce(&ferrograd_storage::CpuBuffer, &ferrograd_storage::Layout) -> R,
@@ -444,6 +522,14 @@ impl Tensor {
     }
 
     /// In-place `self -= other`.
+    ///
+    /// ```
+    /// use ferrograd_autograd::Tensor;
+    /// let t = Tensor::from_vec(vec![5.0f32, 6.0], &[2])?;
+    /// t.sub_(&Tensor::from_vec(vec![1.0f32, 2.0], &[2])?)?;
+    /// assert_eq!(t.to_vec::<f32>()?, vec![4.0, 4.0]);
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn sub_<'a>(&self, other: impl Into<Operand<'a>>) -> Result<Tensor> {
         let b = other.into().to_tensor_against(self.dtype());
         self.inplace_forward::<SubK>(&b)?;
@@ -458,6 +544,15 @@ impl Tensor {
     }
 
     /// In-place `self *= other`.
+    ///
+    /// ```
+    /// use ferrograd_autograd::Tensor;
+    /// let t = Tensor::from_vec(vec![1i64, 2, 3], &[3])?;
+    /// t.mul_(2)?;
+    /// assert_eq!(t.to_vec::<i64>()?, vec![2, 4, 6]);
+    /// assert!(t.mul_(0.5).is_err()); // a float result can't be stored in int64
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn mul_<'a>(&self, other: impl Into<Operand<'a>>) -> Result<Tensor> {
         let b = other.into().to_tensor_against(self.dtype());
         let mb = InputMeta::of(&b);
@@ -485,6 +580,15 @@ impl Tensor {
     }
 
     /// In-place `self /= other` (`self` must be floating: true division).
+    ///
+    /// ```
+    /// use ferrograd_autograd::Tensor;
+    /// let t = Tensor::from_vec(vec![1.0f64, 3.0], &[2])?;
+    /// t.div_(2.0)?;
+    /// assert_eq!(t.to_vec::<f64>()?, vec![0.5, 1.5]);
+    /// assert!(Tensor::from_vec(vec![4i64], &[1])?.div_(2).is_err()); // true division
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn div_<'a>(&self, other: impl Into<Operand<'a>>) -> Result<Tensor> {
         let b = other.into().to_tensor_against(self.dtype());
         let mb = InputMeta::of(&b);
@@ -517,6 +621,15 @@ impl Tensor {
     }
 
     /// Sets every element to `value` in place.
+    ///
+    /// ```
+    /// use ferrograd_autograd::{DType, Tensor};
+    /// let t = Tensor::zeros(&[2, 2], DType::I32)?;
+    /// t.fill_(7)?;
+    /// assert_eq!(t.to_vec::<i32>()?, vec![7; 4]);
+    /// assert!(t.fill_(0.5).is_err()); // a float can't be stored in int32
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn fill_(&self, value: impl Into<Scalar>) -> Result<Tensor> {
         self.check_inplace()?;
         let value = value.into();
@@ -543,6 +656,16 @@ impl Tensor {
     }
 
     /// Sets every element to zero in place.
+    ///
+    /// ```
+    /// use ferrograd_autograd::Tensor;
+    /// let t = Tensor::from_vec(vec![1.0f32, 2.0], &[2])?;
+    /// let v0 = t.version();
+    /// t.zero_()?;
+    /// assert_eq!(t.to_vec::<f32>()?, vec![0.0, 0.0]);
+    /// assert_eq!(t.version(), v0 + 1);
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn zero_(&self) -> Result<Tensor> {
         self.fill_(0)
     }

@@ -49,31 +49,77 @@ impl Tensor {
     }
 
     /// `to_dtype(DType::F32)`.
+    ///
+    /// ```
+    /// use ferrograd_autograd::{DType, Tensor};
+    /// let t = Tensor::from_vec(vec![1i64, 2], &[2])?.float()?;
+    /// assert_eq!(t.dtype(), DType::F32);
+    /// assert_eq!(t.to_vec::<f32>()?, vec![1.0, 2.0]);
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn float(&self) -> Result<Tensor> {
         self.to_dtype(DType::F32)
     }
 
     /// `to_dtype(DType::F64)`.
+    ///
+    /// ```
+    /// use ferrograd_autograd::{DType, Tensor};
+    /// let x = Tensor::from_vec(vec![1.5f32], &[1])?.requires_grad_(true)?;
+    /// let d = x.double()?;
+    /// assert_eq!(d.dtype(), DType::F64);
+    /// (&d * 2.0).sum()?.backward()?;
+    /// assert_eq!(x.grad().unwrap().to_vec::<f32>()?, vec![2.0]); // back in f32
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn double(&self) -> Result<Tensor> {
         self.to_dtype(DType::F64)
     }
 
     /// `to_dtype(DType::I64)`.
+    ///
+    /// ```
+    /// use ferrograd_autograd::Tensor;
+    /// let t = Tensor::from_vec(vec![2.9f32, -2.9], &[2])?;
+    /// assert_eq!(t.long()?.to_vec::<i64>()?, vec![2, -2]); // truncates toward zero
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn long(&self) -> Result<Tensor> {
         self.to_dtype(DType::I64)
     }
 
     /// `to_dtype(DType::I32)`.
+    ///
+    /// ```
+    /// use ferrograd_autograd::{DType, Tensor};
+    /// let t = Tensor::from_vec(vec![true, false], &[2])?.int()?;
+    /// assert_eq!((t.dtype(), t.to_vec::<i32>()?), (DType::I32, vec![1, 0]));
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn int(&self) -> Result<Tensor> {
         self.to_dtype(DType::I32)
     }
 
     /// `to_dtype(DType::Bool)`: non-zero becomes `true`.
+    ///
+    /// ```
+    /// use ferrograd_autograd::Tensor;
+    /// let t = Tensor::from_vec(vec![0.0f32, -0.5, 3.0], &[3])?;
+    /// assert_eq!(t.bool()?.to_vec::<bool>()?, vec![false, true, true]);
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn bool(&self) -> Result<Tensor> {
         self.to_dtype(DType::Bool)
     }
 
     /// `to_dtype(DType::U8)`.
+    ///
+    /// ```
+    /// use ferrograd_autograd::{DType, Tensor};
+    /// let t = Tensor::from_vec(vec![7i64, 255], &[2])?.byte()?;
+    /// assert_eq!((t.dtype(), t.to_vec::<u8>()?), (DType::U8, vec![7, 255]));
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn byte(&self) -> Result<Tensor> {
         self.to_dtype(DType::U8)
     }
@@ -101,6 +147,17 @@ impl Tensor {
     }
 
     /// A copy with its own storage, differentiable (`tensor.clone()` in PyTorch).
+    ///
+    /// ```
+    /// use ferrograd_autograd::Tensor;
+    /// let x = Tensor::from_vec(vec![1.0f32, 2.0], &[2])?.requires_grad_(true)?;
+    /// let c = x.deep_clone()?;
+    /// assert!(!c.shares_storage(&x));
+    /// assert_eq!(c.grad_fn().unwrap().name(), "CloneBackward0");
+    /// c.sum()?.backward()?;
+    /// assert_eq!(x.grad().unwrap().to_vec::<f32>()?, vec![1.0, 1.0]);
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn deep_clone(&self) -> Result<Tensor> {
         let out = self.contiguous_owned()?;
         Ok(out.with_grad_fn("CloneBackward0", &[self], &[], |g| {

@@ -21,6 +21,14 @@ impl Tensor {
     }
 
     /// A tensor of `shape` filled with ones.
+    ///
+    /// ```
+    /// use ferrograd_autograd::{Tensor, DType};
+    /// let t = Tensor::ones(&[2, 2], DType::I64)?;
+    /// assert_eq!((t.shape(), t.dtype()), (&[2, 2][..], DType::I64));
+    /// assert_eq!(t.to_vec::<i64>()?, vec![1; 4]);
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn ones(shape: &[usize], dtype: DType) -> Result<Tensor> {
         Tensor::full(shape, 1, dtype)
     }
@@ -41,6 +49,14 @@ impl Tensor {
     }
 
     /// Zeros with the shape, dtype and device of `other`.
+    ///
+    /// ```
+    /// use ferrograd_autograd::{Tensor, DType};
+    /// let z = Tensor::zeros_like(&Tensor::ones(&[2, 3], DType::F64)?)?;
+    /// assert_eq!((z.shape(), z.dtype()), (&[2, 3][..], DType::F64));
+    /// assert_eq!(z.to_vec::<f64>()?, vec![0.0; 6]);
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn zeros_like(other: &Tensor) -> Result<Tensor> {
         #[cfg(feature = "cuda")]
         if other.device().is_cuda() {
@@ -50,11 +66,28 @@ impl Tensor {
     }
 
     /// Ones with the shape, dtype and device of `other`.
+    ///
+    /// ```
+    /// use ferrograd_autograd::{Tensor, DType};
+    /// let t = Tensor::ones_like(&Tensor::from_vec(vec![5i32, 6], &[2])?)?;
+    /// assert_eq!(t.dtype(), DType::I32);
+    /// assert_eq!(t.to_vec::<i32>()?, vec![1, 1]);
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn ones_like(other: &Tensor) -> Result<Tensor> {
         Tensor::full_like(other, 1)
     }
 
     /// `value` with the shape, dtype and device of `other`.
+    ///
+    /// ```
+    /// use ferrograd_autograd::{Tensor, DType};
+    /// let t = Tensor::full_like(&Tensor::zeros(&[3], DType::F32)?, 2.5)?;
+    /// assert_eq!(t.to_vec::<f32>()?, vec![2.5; 3]);
+    /// let i = Tensor::full_like(&Tensor::zeros(&[2], DType::I64)?, 7)?;
+    /// assert_eq!(i.to_vec::<i64>()?, vec![7, 7]);
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn full_like(other: &Tensor, value: impl Into<Scalar>) -> Result<Tensor> {
         #[cfg(feature = "cuda")]
         if other.device().is_cuda() {
@@ -237,6 +270,15 @@ impl Tensor {
     }
 
     /// `arange` producing `dtype`.
+    ///
+    /// ```
+    /// use ferrograd_autograd::{Tensor, DType};
+    /// let t = Tensor::arange_dtype(0.0, 2.0, 0.5, DType::F64)?;
+    /// assert_eq!(t.to_vec::<f64>()?, vec![0.0, 0.5, 1.0, 1.5]);
+    /// assert_eq!(Tensor::arange_dtype(0.0, 3.0, 1.0, DType::I32)?.to_vec::<i32>()?, vec![0, 1, 2]);
+    /// assert!(Tensor::arange_dtype(0.0, 1.0, 0.0, DType::F32).is_err()); // zero step
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn arange_dtype(start: f64, end: f64, step: f64, dtype: DType) -> Result<Tensor> {
         if step == 0.0 || !step.is_finite() || !start.is_finite() || !end.is_finite() {
             return Err(Error::invalid("arange", format!("step must be nonzero and the bounds finite (got start={start}, end={end}, step={step})")));

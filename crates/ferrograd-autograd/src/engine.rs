@@ -12,6 +12,16 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 /// Options of [`Tensor::backward_with_options`] (PyTorch's keyword arguments).
+///
+/// ```
+/// use ferrograd_autograd::{BackwardOptions, Tensor};
+/// let x = Tensor::from_vec(vec![3.0f32], &[1])?.requires_grad_(true)?;
+/// let y = (&x * &x).sum()?;
+/// y.backward_with_options(BackwardOptions { retain_graph: true, ..Default::default() })?;
+/// y.backward()?; // the graph was kept, and gradients accumulate: 6 + 6
+/// assert_eq!(x.grad().unwrap().to_vec::<f32>()?, vec![12.0]);
+/// # Ok::<(), ferrograd_autograd::Error>(())
+/// ```
 #[derive(Clone, Default)]
 pub struct BackwardOptions {
     /// Gradient of the output; `None` means 1 for a one-element output.
@@ -24,6 +34,17 @@ pub struct BackwardOptions {
 }
 
 /// Options of [`grad`].
+///
+/// ```
+/// use ferrograd_autograd::{grad, GradOptions, Tensor};
+/// let x = Tensor::from_vec(vec![1.0f64, 2.0], &[2])?.requires_grad_(true)?;
+/// let unused = Tensor::from_vec(vec![0.0f64], &[1])?.requires_grad_(true)?;
+/// let y = (&x * 3.0).sum()?;
+/// let g = grad(&[y], &[x, unused], GradOptions { allow_unused: true, ..Default::default() })?;
+/// assert_eq!(g[0].as_ref().unwrap().to_vec::<f64>()?, vec![3.0, 3.0]);
+/// assert!(g[1].is_none());
+/// # Ok::<(), ferrograd_autograd::Error>(())
+/// ```
 #[derive(Clone, Default)]
 pub struct GradOptions {
     /// Gradients of the outputs, one per output; `None` means 1 for one-element outputs.
@@ -254,6 +275,16 @@ impl Tensor {
     }
 
     /// Backward from a non-scalar output with an explicit output gradient.
+    ///
+    /// ```
+    /// use ferrograd_autograd::Tensor;
+    /// let x = Tensor::from_vec(vec![1.0f32, 2.0], &[2])?.requires_grad_(true)?;
+    /// let y = &x * 2.0;
+    /// assert!(y.backward().is_err()); // not one element: needs a gradient
+    /// y.backward_with(&Tensor::from_vec(vec![1.0f32, 10.0], &[2])?)?;
+    /// assert_eq!(x.grad().unwrap().to_vec::<f32>()?, vec![2.0, 20.0]);
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn backward_with(&self, gradient: &Tensor) -> Result<()> {
         self.backward_with_options(BackwardOptions {
             gradient: Some(gradient.clone()),
@@ -262,6 +293,17 @@ impl Tensor {
     }
 
     /// Backward with PyTorch's options (`gradient`, `retain_graph`, `create_graph`).
+    ///
+    /// ```
+    /// use ferrograd_autograd::{BackwardOptions, Tensor};
+    /// let x = Tensor::from_vec(vec![3.0f32], &[1])?.requires_grad_(true)?;
+    /// let y = (&x * &x).sum()?;
+    /// let opts = BackwardOptions { gradient: Some(Tensor::scalar(0.5f32)), ..Default::default() };
+    /// y.backward_with_options(opts)?;
+    /// assert_eq!(x.grad().unwrap().to_vec::<f32>()?, vec![3.0]); // 0.5 * 2x
+    /// assert!(y.backward().is_err()); // no retain_graph: the saved tensors were freed
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn backward_with_options(&self, options: BackwardOptions) -> Result<()> {
         let root = self.gradient_edge().ok_or_else(|| {
             Error::Autograd(

@@ -10,11 +10,30 @@ thread_local! {
 }
 
 /// True when ops on this thread record the graph (the default).
+///
+/// ```
+/// use ferrograd_autograd::{is_grad_enabled, no_grad};
+/// assert!(is_grad_enabled());
+/// let _guard = no_grad();
+/// assert!(!is_grad_enabled());
+/// ```
 pub fn is_grad_enabled() -> bool {
     GRAD_ENABLED.with(|g| g.get())
 }
 
 /// Restores the previous grad mode when dropped.
+///
+/// ```
+/// use ferrograd_autograd::{enable_grad, is_grad_enabled, no_grad};
+/// let outer = no_grad();
+/// {
+///     let _inner = enable_grad();
+///     assert!(is_grad_enabled());
+/// }
+/// assert!(!is_grad_enabled()); // back to the outer guard's mode
+/// drop(outer);
+/// assert!(is_grad_enabled());
+/// ```
 #[must_use = "grad mode is restored as soon as the guard is dropped; bind it with `let _guard = ...`"]
 pub struct GradModeGuard {
     previous: bool,
@@ -62,6 +81,19 @@ pub fn no_grad() -> GradModeGuard {
 }
 
 /// Turns graph recording on until the guard drops (`with torch.enable_grad():`).
+///
+/// ```
+/// use ferrograd_autograd::{enable_grad, no_grad, Tensor};
+/// let x = Tensor::from_vec(vec![1.0f32], &[1])?.requires_grad_(true)?;
+/// let _off = no_grad();
+/// assert!(!(&x * 2.0).requires_grad());
+/// let y = {
+///     let _on = enable_grad();
+///     &x * 2.0
+/// };
+/// assert!(y.requires_grad());
+/// # Ok::<(), ferrograd_autograd::Error>(())
+/// ```
 pub fn enable_grad() -> GradModeGuard {
     set_grad_enabled(true)
 }

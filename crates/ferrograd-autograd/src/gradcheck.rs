@@ -8,6 +8,12 @@ use crate::Tensor;
 use ferrograd_storage::{DType, Error, Result};
 
 /// Tolerances and step of [`gradcheck_with`].
+///
+/// ```
+/// use ferrograd_autograd::GradcheckOptions;
+/// let o = GradcheckOptions::default();
+/// assert_eq!((o.eps, o.atol, o.rtol), (1e-6, 1e-5, 1e-3));
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct GradcheckOptions {
     /// Finite-difference step.
@@ -52,6 +58,17 @@ pub fn gradcheck(
 }
 
 /// [`gradcheck`] with options in a struct.
+///
+/// ```
+/// use ferrograd_autograd::{gradcheck_with, GradcheckOptions, Tensor};
+/// let x = Tensor::from_vec(vec![1.5f64, -2.0], &[2])?.requires_grad_(true)?;
+/// let opts = GradcheckOptions { atol: 1e-4, ..Default::default() };
+/// gradcheck_with(|t| t[0].try_mul(&t[0]), &[x.clone()], opts)?;
+/// // A backward that forgets the factor 2 of x² is caught:
+/// let bad = gradcheck_with(|t| Ok(t[0].try_mul(&t[0])?.detach().with_grad_fn("Bad", &[&t[0]], &[], |g| Ok(vec![Some(g.clone())]))), &[x], opts);
+/// assert!(bad.unwrap_err().to_string().starts_with("Jacobian mismatch"));
+/// # Ok::<(), ferrograd_autograd::Error>(())
+/// ```
 pub fn gradcheck_with(
     f: impl Fn(&[Tensor]) -> Result<Tensor>,
     inputs: &[Tensor],

@@ -18,11 +18,30 @@ static LIVE_NODES: AtomicUsize = AtomicUsize::new(0);
 
 /// How many graph nodes exist right now, in every thread. Returns to its
 /// previous value once the tensors of a graph are dropped (no leaks).
+///
+/// ```
+/// use ferrograd_autograd::{live_node_count, Tensor};
+/// let before = live_node_count();
+/// let x = Tensor::from_vec(vec![1.0f32], &[1])?.requires_grad_(true)?;
+/// let y = &(&x * 2.0) + 1.0; // AccumulateGrad, MulBackward0, AddBackward0
+/// assert_eq!(live_node_count(), before + 3);
+/// drop(y);
+/// assert_eq!(live_node_count(), before);
+/// # Ok::<(), ferrograd_autograd::Error>(())
+/// ```
 pub fn live_node_count() -> usize {
     LIVE_NODES.load(Ordering::Relaxed)
 }
 
 /// A gradient hook: sees the gradient and may return a replacement.
+///
+/// ```
+/// use ferrograd_autograd::{DType, GradHook, Tensor};
+/// let double: GradHook = std::sync::Arc::new(|g: &Tensor| Some(g * 2.0));
+/// let g = double(&Tensor::ones(&[2], DType::F32)?).unwrap();
+/// assert_eq!(g.to_vec::<f32>()?, vec![2.0, 2.0]);
+/// # Ok::<(), ferrograd_autograd::Error>(())
+/// ```
 pub type GradHook = Arc<dyn Fn(&Tensor) -> Option<Tensor> + Send + Sync>;
 
 /// The backward closure of an op: maps the gradient of its output to one
@@ -40,6 +59,15 @@ pub(crate) enum NodeKind {
 }
 
 /// One recorded op (or a leaf's gradient accumulator) in the graph.
+///
+/// ```
+/// use ferrograd_autograd::Tensor;
+/// let x = Tensor::from_vec(vec![1.0f32], &[1])?.requires_grad_(true)?;
+/// let node = (&(&x * 2.0) + 1.0).grad_fn().unwrap();
+/// assert_eq!(format!("{node:?}"), "<AddBackward0>");
+/// assert_eq!(node.next_functions()[0].as_ref().unwrap().name(), "MulBackward0");
+/// # Ok::<(), ferrograd_autograd::Error>(())
+/// ```
 pub struct Node {
     name: &'static str,
     pub(crate) kind: NodeKind,
@@ -76,11 +104,29 @@ impl Node {
     }
 
     /// PyTorch's name for the node: `MulBackward0`, `AccumulateGrad`...
+    ///
+    /// ```
+    /// use ferrograd_autograd::Tensor;
+    /// let x = Tensor::from_vec(vec![1.0f32], &[1])?.requires_grad_(true)?;
+    /// assert_eq!((&x * &x).grad_fn().unwrap().name(), "MulBackward0");
+    /// assert_eq!(x.sum()?.grad_fn().unwrap().name(), "SumBackward0");
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn name(&self) -> &'static str {
         self.name
     }
 
     /// The nodes this one sends gradients to (`None` for inputs that need none).
+    ///
+    /// ```
+    /// use ferrograd_autograd::Tensor;
+    /// let x = Tensor::from_vec(vec![1.0f32], &[1])?.requires_grad_(true)?;
+    /// let c = Tensor::from_vec(vec![2.0f32], &[1])?; // needs no gradient
+    /// let node = (&x * &c).grad_fn().unwrap();
+    /// let names: Vec<_> = node.next_functions().iter().map(|n| n.as_ref().map(|n| n.name())).collect();
+    /// assert_eq!(names, vec![Some("AccumulateGrad"), None]);
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn next_functions(&self) -> &[Option<Arc<Node>>] {
         &self.next
     }
@@ -140,17 +186,46 @@ struct SavedSlot {
 /// A tensor kept by a node for its backward, with the version it had when
 /// saved. Unpacking fails if it was modified in place since, or if the graph
 /// was already freed by a backward without `retain_graph`.
+///
+/// ```
+/// use ferrograd_autograd::{SavedTensor, Tensor};
+/// let t = Tensor::from_vec(vec![1.0f32, 2.0], &[2])?;
+/// let saved = SavedTensor::input(&t);
+/// assert!(saved.unpack()?.same_tensor(&t));
+/// t.add_(1.0)?; // modified after it was saved
+/// assert!(saved.unpack().unwrap_err().to_string().contains("modified by an inplace operation"));
+/// # Ok::<(), ferrograd_autograd::Error>(())
+/// ```
 #[derive(Clone)]
 pub struct SavedTensor(Arc<SavedSlot>);
 
 impl SavedTensor {
     /// Saves an input of the op (held strongly, graph history included).
+    ///
+    /// ```
+    /// use ferrograd_autograd::{SavedTensor, Tensor};
+    /// let x = Tensor::from_vec(vec![1.0f32], &[1])?.requires_grad_(true)?;
+    /// let s = SavedTensor::input(&(&x * 2.0));
+    /// assert_eq!(s.unpack()?.grad_fn().unwrap().name(), "MulBackward0"); // history kept
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn input(t: &Tensor) -> Self {
         Self::make(t, false)
     }
 
     /// Saves the op's own output. Held without its grad_fn, which is
     /// re-attached on unpack, so the output and its node form no cycle.
+    ///
+    /// ```
+    /// use ferrograd_autograd::{SavedTensor, Tensor};
+    /// let x = Tensor::from_vec(vec![1.0f32], &[1])?.requires_grad_(true)?;
+    /// let out = (&x * 2.0).detach();
+    /// let s = SavedTensor::output(&out);
+    /// let y = out.with_grad_fn("MyBackward", &[&x], &[&s], |g| Ok(vec![Some(g * 2.0)]));
+    /// let u = s.unpack()?; // the node that saved it is re-attached
+    /// assert!(u.shares_storage(&y) && u.grad_fn().unwrap().name() == "MyBackward");
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn output(t: &Tensor) -> Self {
         Self::make(t, true)
     }
@@ -183,6 +258,17 @@ impl SavedTensor {
     }
 
     /// The saved tensor, checked against in-place modification.
+    ///
+    /// ```
+    /// use ferrograd_autograd::{SavedTensor, Tensor};
+    /// let x = Tensor::from_vec(vec![1.0f32], &[1])?.requires_grad_(true)?;
+    /// let s = SavedTensor::input(&x);
+    /// let y = (&x * 2.0).detach().with_grad_fn("MyBackward", &[&x], &[&s], |g| Ok(vec![Some(g * 2.0)]));
+    /// assert_eq!(s.unpack()?.to_vec::<f32>()?, vec![1.0]);
+    /// y.sum()?.backward()?; // frees what the graph saved
+    /// assert!(s.unpack().unwrap_err().to_string().starts_with("Trying to backward through the graph a second time"));
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn unpack(&self) -> Result<Tensor> {
         let slot = &self.0;
         let data = slot.data.lock();

@@ -69,6 +69,14 @@ impl Generator {
     }
 
     /// The seed this generator was created or last re-seeded with.
+    ///
+    /// ```
+    /// use ferrograd_autograd::Generator;
+    /// let mut g = Generator::new(3);
+    /// assert_eq!(g.initial_seed(), 3);
+    /// g.manual_seed(9);
+    /// assert_eq!(g.initial_seed(), 9);
+    /// ```
     pub fn initial_seed(&self) -> u64 {
         self.seed
     }
@@ -259,6 +267,15 @@ impl Tensor {
     }
 
     /// [`rand`](Self::rand) drawing from `gen`.
+    ///
+    /// ```
+    /// use ferrograd_autograd::{DType, Generator, Tensor};
+    /// let (mut a, mut b) = (Generator::new(0), Generator::new(0));
+    /// let x = Tensor::rand_with(&[4], DType::F64, &mut a)?.to_vec::<f64>()?;
+    /// assert_eq!(x, Tensor::rand_with(&[4], DType::F64, &mut b)?.to_vec::<f64>()?);
+    /// assert!(x.iter().all(|v| (0.0..1.0).contains(v)));
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn rand_with(shape: &[usize], dtype: DType, gen: &mut Generator) -> Result<Tensor> {
         random_tensor(
             "rand",
@@ -286,6 +303,15 @@ impl Tensor {
     }
 
     /// [`randn`](Self::randn) drawing from `gen`.
+    ///
+    /// ```
+    /// use ferrograd_autograd::{DType, Generator, Tensor};
+    /// let mut g = Generator::new(11);
+    /// let a = Tensor::randn_with(&[3], DType::F32, &mut g)?.to_vec::<f32>()?;
+    /// assert_ne!(Tensor::randn_with(&[3], DType::F32, &mut g)?.to_vec::<f32>()?, a); // advanced
+    /// assert_eq!(Tensor::randn_with(&[3], DType::F32, &mut Generator::new(11))?.to_vec::<f32>()?, a);
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn randn_with(shape: &[usize], dtype: DType, gen: &mut Generator) -> Result<Tensor> {
         random_tensor(
             "randn",
@@ -316,6 +342,14 @@ impl Tensor {
     }
 
     /// [`normal`](Self::normal) drawing from `gen`.
+    ///
+    /// ```
+    /// use ferrograd_autograd::{DType, Generator, Tensor};
+    /// let mut g = Generator::new(5);
+    /// let t = Tensor::normal_with(10.0, 0.001, &[100], DType::F64, &mut g)?;
+    /// assert!(t.to_vec::<f64>()?.iter().all(|&v| (v - 10.0).abs() < 0.1));
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn normal_with(
         mean: f64,
         std: f64,
@@ -341,6 +375,13 @@ impl Tensor {
     }
 
     /// [`uniform`](Self::uniform) drawing from `gen`.
+    ///
+    /// ```
+    /// use ferrograd_autograd::{DType, Generator, Tensor};
+    /// let t = Tensor::uniform_with(3.0, 4.0, &[50], DType::F32, &mut Generator::new(2))?;
+    /// assert!(t.to_vec::<f32>()?.iter().all(|v| (3.0..4.0).contains(v)));
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn uniform_with(
         low: f64,
         high: f64,
@@ -373,6 +414,14 @@ impl Tensor {
     }
 
     /// [`randint`](Self::randint) drawing from `gen`.
+    ///
+    /// ```
+    /// use ferrograd_autograd::{DType, Generator, Tensor};
+    /// let t = Tensor::randint_with(0, 2, &[64], &mut Generator::new(8))?;
+    /// assert_eq!(t.dtype(), DType::I64);
+    /// assert!(t.to_vec::<i64>()?.iter().all(|&v| v == 0 || v == 1));
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn randint_with(
         low: i64,
         high: i64,
@@ -434,6 +483,15 @@ impl Tensor {
     }
 
     /// [`uniform_`](Self::uniform_) drawing from `gen`.
+    ///
+    /// ```
+    /// use ferrograd_autograd::{DType, Generator, Tensor};
+    /// let a = Tensor::zeros(&[10], DType::F64)?.uniform_with_(-1.0, 1.0, &mut Generator::new(4))?;
+    /// let b = Tensor::zeros(&[10], DType::F64)?.uniform_with_(-1.0, 1.0, &mut Generator::new(4))?;
+    /// assert_eq!(a.to_vec::<f64>()?, b.to_vec::<f64>()?);
+    /// assert!(a.to_vec::<f64>()?.iter().all(|v| (-1.0..1.0).contains(v)));
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn uniform_with_(&self, low: f64, high: f64, gen: &mut Generator) -> Result<Tensor> {
         self.random_inplace(FloatDist::Uniform { low, high }, "UniformBackward0", gen)
     }
@@ -453,6 +511,15 @@ impl Tensor {
     }
 
     /// [`normal_`](Self::normal_) drawing from `gen`.
+    ///
+    /// ```
+    /// use ferrograd_autograd::{DType, Generator, Tensor};
+    /// let t = Tensor::zeros(&[3], DType::F32)?;
+    /// t.normal_with_(2.0, 0.0, &mut Generator::new(6))?;
+    /// assert_eq!(t.to_vec::<f32>()?, vec![2.0; 3]);
+    /// assert!(t.normal_with_(0.0, -1.0, &mut Generator::new(6)).is_err()); // std < 0
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn normal_with_(&self, mean: f64, std: f64, gen: &mut Generator) -> Result<Tensor> {
         self.random_inplace(FloatDist::Normal { mean, std }, "NormalBackward0", gen)
     }

@@ -147,11 +147,29 @@ impl Tensor {
     }
 
     /// The mean of all elements (floating tensors only, like PyTorch).
+    ///
+    /// ```
+    /// use ferrograd_autograd::Tensor;
+    /// let t = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 6.0], &[4])?;
+    /// assert_eq!(t.mean()?.item::<f32>()?, 3.0);
+    /// assert!(Tensor::arange(0, 4)?.mean().is_err()); // int64: convert with .float() first
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn mean(&self) -> Result<Tensor> {
         self.mean_dims(&[], false)
     }
 
     /// The mean over `dims` (empty means all).
+    ///
+    /// ```
+    /// use ferrograd_autograd::Tensor;
+    /// let t = Tensor::from_vec(vec![1.0f64, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3])?;
+    /// assert_eq!(t.mean_dims(&[-1], false)?.to_vec::<f64>()?, vec![2.0, 5.0]);
+    /// let m = t.mean_dims(&[0], true)?;
+    /// assert_eq!(m.shape(), &[1, 3]);
+    /// assert_eq!(m.to_vec::<f64>()?, vec![2.5, 3.5, 4.5]);
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn mean_dims(&self, dims: &[isize], keepdim: bool) -> Result<Tensor> {
         if !self.dtype().is_floating_point() {
             return Err(Error::UnsupportedDType {

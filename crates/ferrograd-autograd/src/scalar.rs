@@ -23,6 +23,13 @@ pub enum Scalar {
 
 impl Scalar {
     /// The promotion category of the scalar (it never widens within one).
+    ///
+    /// ```
+    /// use ferrograd_autograd::{DType, Scalar};
+    /// assert_eq!(Scalar::from(2.5).category(), DType::F32.category());
+    /// assert_eq!(Scalar::from(7i64).category(), DType::U8.category());
+    /// assert!(Scalar::from(true).category() < Scalar::from(1).category());
+    /// ```
     pub fn category(self) -> DTypeCategory {
         match self {
             Scalar::Float(_) => DTypeCategory::Float,
@@ -32,6 +39,13 @@ impl Scalar {
     }
 
     /// The value as `f64`.
+    ///
+    /// ```
+    /// use ferrograd_autograd::Scalar;
+    /// assert_eq!(Scalar::from(3i32).to_f64(), 3.0);
+    /// assert_eq!(Scalar::from(0.25f32).to_f64(), 0.25);
+    /// assert_eq!(Scalar::from(true).to_f64(), 1.0);
+    /// ```
     pub fn to_f64(self) -> f64 {
         match self {
             Scalar::Float(v) => v,
@@ -41,6 +55,13 @@ impl Scalar {
     }
 
     /// The value as element type `T` (integers exactly, floats through `f64`).
+    ///
+    /// ```
+    /// use ferrograd_autograd::Scalar;
+    /// assert_eq!(Scalar::from(5).to_element::<f32>(), 5.0);
+    /// assert_eq!(Scalar::from(2.7).to_element::<i64>(), 2);
+    /// assert_eq!(Scalar::from(i64::MAX).to_element::<i64>(), i64::MAX); // exact, not through f64
+    /// ```
     pub fn to_element<T: ferrograd_storage::Element>(self) -> T {
         match self {
             Scalar::Float(v) => T::from_f64(v),
@@ -50,6 +71,14 @@ impl Scalar {
     }
 
     /// A 0-d tensor of `dtype` holding the value.
+    ///
+    /// ```
+    /// use ferrograd_autograd::{DType, Scalar};
+    /// let t = Scalar::from(3).to_tensor(DType::F64);
+    /// assert_eq!((t.dim(), t.dtype()), (0, DType::F64));
+    /// assert_eq!(t.item::<f64>()?, 3.0);
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn to_tensor(self, dtype: DType) -> Tensor {
         ferrograd_storage::with_dtype!(dtype, T => Tensor::scalar(self.to_element::<T>()))
     }
@@ -79,6 +108,15 @@ impl From<bool> for Scalar {
 }
 
 /// The right-hand side of a binary op: a tensor or a Rust scalar.
+///
+/// ```
+/// use ferrograd_autograd::{Operand, Tensor};
+/// let t = Tensor::from_vec(vec![1.0f32], &[1])?;
+/// assert!(matches!(Operand::from(&t), Operand::Tensor(_)));
+/// assert!(matches!(Operand::from(2.0), Operand::Scalar(_)));
+/// assert_eq!(t.try_add(Operand::from(2.0))?.to_vec::<f32>()?, vec![3.0]);
+/// # Ok::<(), ferrograd_autograd::Error>(())
+/// ```
 #[derive(Clone, Debug)]
 pub enum Operand<'a> {
     /// A tensor operand.
@@ -108,6 +146,14 @@ impl<'a> From<bool> for Operand<'a> {
 impl Operand<'_> {
     /// The operand as a tensor: scalars become 0-d tensors of the dtype they
     /// promote to against `other`.
+    ///
+    /// ```
+    /// use ferrograd_autograd::{DType, Operand};
+    /// // A scalar only promotes across categories (bool < integer < float).
+    /// assert_eq!(Operand::from(2).to_tensor_against(DType::F64).dtype(), DType::F64);
+    /// assert_eq!(Operand::from(3).to_tensor_against(DType::U8).dtype(), DType::U8);
+    /// assert_eq!(Operand::from(2.5).to_tensor_against(DType::I64).dtype(), DType::F32);
+    /// ```
     pub fn to_tensor_against(&self, other: DType) -> Tensor {
         match self {
             Operand::Tensor(t) => (*t).clone(),

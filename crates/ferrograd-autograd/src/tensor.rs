@@ -111,11 +111,29 @@ impl Tensor {
     }
 
     /// A tensor of `shape` copying `data` (row-major).
+    ///
+    /// ```
+    /// use ferrograd_autograd::Tensor;
+    /// let data = [1.0f32, 2.0, 3.0, 4.0];
+    /// let t = Tensor::from_slice(&data, &[2, 2])?;
+    /// assert_eq!(t.to_vec::<f32>()?, data.to_vec());
+    /// assert!(Tensor::from_slice(&data, &[3]).is_err());
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn from_slice<T: Element>(data: &[T], shape: &[usize]) -> Result<Tensor> {
         Self::from_vec(data.to_vec(), shape)
     }
 
     /// A tensor of `shape` over a whole buffer (row-major).
+    ///
+    /// ```
+    /// use ferrograd_autograd::{CpuBuffer, DType, Tensor};
+    /// let t = Tensor::from_buffer(CpuBuffer::I32(vec![1, 2, 3, 4, 5, 6]), &[3, 2])?;
+    /// assert_eq!((t.dtype(), t.shape()), (DType::I32, &[3, 2][..]));
+    /// let e = Tensor::from_buffer(CpuBuffer::zeros(DType::F32, 5), &[2, 3]).unwrap_err();
+    /// assert_eq!(e.to_string(), "shape '[2, 3]' is invalid for input of size 5");
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn from_buffer(buffer: CpuBuffer, shape: &[usize]) -> Result<Tensor> {
         let numel: usize = shape.iter().product();
         if numel != buffer.len() {
@@ -157,83 +175,214 @@ impl Tensor {
     }
 
     /// Sizes of each dimension (`t.shape` in PyTorch).
+    ///
+    /// ```
+    /// use ferrograd_autograd::{DType, Tensor};
+    /// assert_eq!(Tensor::zeros(&[2, 3, 4], DType::F32)?.shape(), &[2, 3, 4]);
+    /// assert!(Tensor::scalar(1.0f32).shape().is_empty());
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn shape(&self) -> &[usize] {
         self.inner.layout.shape()
     }
 
     /// The size of one dim (negative counts from the end).
+    ///
+    /// ```
+    /// use ferrograd_autograd::{DType, Tensor};
+    /// let t = Tensor::zeros(&[2, 3, 4], DType::F32)?;
+    /// assert_eq!((t.size(0)?, t.size(-1)?), (2, 4));
+    /// assert!(t.size(3).is_err());
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn size(&self, dim: isize) -> Result<usize> {
         Ok(self.shape()[self.inner.layout.dim(dim)?])
     }
 
     /// Number of dimensions.
+    ///
+    /// ```
+    /// use ferrograd_autograd::{DType, Tensor};
+    /// assert_eq!(Tensor::zeros(&[2, 3], DType::F32)?.dim(), 2);
+    /// assert_eq!(Tensor::scalar(1i64).dim(), 0);
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn dim(&self) -> usize {
         self.inner.layout.ndim()
     }
 
     /// Number of elements.
+    ///
+    /// ```
+    /// use ferrograd_autograd::{DType, Tensor};
+    /// assert_eq!(Tensor::zeros(&[2, 3, 4], DType::F32)?.numel(), 24);
+    /// assert_eq!(Tensor::zeros(&[2, 0], DType::F32)?.numel(), 0);
+    /// assert_eq!(Tensor::scalar(1i64).numel(), 1);
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn numel(&self) -> usize {
         self.inner.layout.numel()
     }
 
     /// The element type.
+    ///
+    /// ```
+    /// use ferrograd_autograd::{DType, Tensor};
+    /// assert_eq!(Tensor::from_vec(vec![1u8, 2], &[2])?.dtype(), DType::U8);
+    /// assert_eq!(Tensor::arange(0.0, 2.0)?.dtype(), DType::F32);
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn dtype(&self) -> DType {
         self.inner.dtype
     }
 
     /// Where the data lives.
+    ///
+    /// ```
+    /// use ferrograd_autograd::{Device, Tensor};
+    /// let t = Tensor::from_vec(vec![1.0f32], &[1])?;
+    /// assert_eq!(t.device(), Device::Cpu);
+    /// assert!(!t.device().is_cuda());
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn device(&self) -> Device {
         self.inner.storage.device()
     }
 
     /// Strides in elements, signed (a flipped dim has a negative stride).
+    ///
+    /// ```
+    /// use ferrograd_autograd::{s, DType, Tensor};
+    /// let t = Tensor::zeros(&[2, 3, 4], DType::F32)?;
+    /// assert_eq!(t.strides(), &[12, 4, 1]);
+    /// assert_eq!(t.permute(&[2, 0, 1])?.strides(), &[1, 12, 4]);
+    /// assert_eq!(Tensor::arange(0, 3)?.index(s![..;-1])?.strides(), &[-1]);
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn strides(&self) -> &[isize] {
         self.inner.layout.strides()
     }
 
     /// The stride of one dim.
+    ///
+    /// ```
+    /// use ferrograd_autograd::{DType, Tensor};
+    /// let t = Tensor::zeros(&[2, 3], DType::F32)?;
+    /// assert_eq!((t.stride(0)?, t.stride(1)?), (3, 1));
+    /// assert_eq!(t.t()?.stride(-1)?, 3);
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn stride(&self, dim: isize) -> Result<isize> {
         Ok(self.strides()[self.inner.layout.dim(dim)?])
     }
 
     /// Index into the storage of the first logical element.
+    ///
+    /// ```
+    /// use ferrograd_autograd::Tensor;
+    /// let t = Tensor::arange(0, 10)?;
+    /// assert_eq!(t.storage_offset(), 0);
+    /// assert_eq!(t.narrow(0, 3, 4)?.storage_offset(), 3);
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn storage_offset(&self) -> usize {
         self.inner.layout.offset()
     }
 
     /// True when elements are row-major with no gaps.
+    ///
+    /// ```
+    /// use ferrograd_autograd::{DType, Tensor};
+    /// let t = Tensor::zeros(&[2, 3], DType::F32)?;
+    /// assert!(t.is_contiguous());
+    /// assert!(!t.t()?.is_contiguous());
+    /// assert!(t.t()?.contiguous()?.is_contiguous());
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn is_contiguous(&self) -> bool {
         self.inner.layout.is_contiguous()
     }
 
     /// Shape, strides and offset.
+    ///
+    /// ```
+    /// use ferrograd_autograd::Tensor;
+    /// let t = Tensor::arange(0, 6)?.reshape(&[2, 3])?.t()?;
+    /// let l = t.layout();
+    /// assert_eq!((l.shape(), l.strides(), l.offset()), (&[3, 2][..], &[1, 3][..], 0));
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn layout(&self) -> &Layout {
         &self.inner.layout
     }
 
     /// The shared buffer under this tensor.
+    ///
+    /// ```
+    /// use ferrograd_autograd::{DType, Tensor};
+    /// let v = Tensor::arange(0, 6)?.narrow(0, 2, 2)?;
+    /// assert_eq!(v.storage().len(), 6); // the whole buffer, not just the view
+    /// assert_eq!(v.storage().dtype(), DType::I64);
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn storage(&self) -> &Storage {
         &self.inner.storage
     }
 
     /// True when both tensors view one storage (PyTorch users compare
     /// `untyped_storage().data_ptr()` for this).
+    ///
+    /// ```
+    /// use ferrograd_autograd::Tensor;
+    /// let t = Tensor::arange(0, 4)?;
+    /// assert!(t.reshape(&[2, 2])?.shares_storage(&t));
+    /// assert!(!t.deep_clone()?.shares_storage(&t));
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn shares_storage(&self, other: &Tensor) -> bool {
         self.inner.storage.same_as(&other.inner.storage)
     }
 
     /// True when both handles name the very same tensor.
+    ///
+    /// ```
+    /// use ferrograd_autograd::Tensor;
+    /// let t = Tensor::arange(0, 4)?;
+    /// assert!(t.clone().same_tensor(&t)); // a second handle
+    /// let v = t.view(&[2, 2])?;
+    /// assert!(v.shares_storage(&t) && !v.same_tensor(&t));
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn same_tensor(&self, other: &Tensor) -> bool {
         Arc::ptr_eq(&self.inner, &other.inner)
     }
 
     /// The version counter shared by every view of the storage: in-place ops bump it.
+    ///
+    /// ```
+    /// use ferrograd_autograd::{DType, Tensor};
+    /// let t = Tensor::zeros(&[2], DType::F32)?;
+    /// let view = t.narrow(0, 0, 1)?;
+    /// let v0 = t.version();
+    /// view.fill_(1.0)?;
+    /// assert_eq!((t.version(), view.version()), (v0 + 1, v0 + 1));
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn version(&self) -> u64 {
         self.inner.storage.version()
     }
 
     /// True if gradients flow to this tensor: a leaf marked with
     /// [`requires_grad_`](Self::requires_grad_), or a result of ops on one.
+    ///
+    /// ```
+    /// use ferrograd_autograd::Tensor;
+    /// let x = Tensor::from_vec(vec![1.0f32], &[1])?;
+    /// assert!(!x.requires_grad());
+    /// x.requires_grad_(true)?;
+    /// assert!(x.requires_grad() && (&x * 2.0).requires_grad());
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn requires_grad(&self) -> bool {
         self.inner.requires_grad_cached.load(Ordering::Acquire)
     }
@@ -282,11 +431,28 @@ impl Tensor {
 
     /// True for tensors not produced by a recorded op (user-created tensors,
     /// and results computed under `no_grad` or from tensors not requiring grad).
+    ///
+    /// ```
+    /// use ferrograd_autograd::{with_no_grad, Tensor};
+    /// let x = Tensor::from_vec(vec![1.0f32], &[1])?.requires_grad_(true)?;
+    /// assert!(x.is_leaf());
+    /// assert!(!(&x * 2.0).is_leaf());
+    /// assert!(with_no_grad(|| &x * 2.0).is_leaf());
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn is_leaf(&self) -> bool {
         self.inner.meta.lock().grad_fn.is_none()
     }
 
     /// The node that produced this tensor, if it was recorded.
+    ///
+    /// ```
+    /// use ferrograd_autograd::Tensor;
+    /// let x = Tensor::from_vec(vec![1.0f32], &[1])?.requires_grad_(true)?;
+    /// assert!(x.grad_fn().is_none());
+    /// assert_eq!((&x * 2.0).grad_fn().unwrap().name(), "MulBackward0");
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn grad_fn(&self) -> Option<Arc<Node>> {
         self.inner.meta.lock().grad_fn.clone()
     }
@@ -294,11 +460,33 @@ impl Tensor {
     /// The accumulated gradient. Filled by backward for leaves that require
     /// grad; a non-leaf's stays `None` unless [`retain_grad`](Self::retain_grad)
     /// was called, because its gradient is only passed through, not kept.
+    ///
+    /// ```
+    /// use ferrograd_autograd::Tensor;
+    /// let x = Tensor::from_vec(vec![1.0f32, 2.0], &[2])?.requires_grad_(true)?;
+    /// let y = &x * 3.0;
+    /// y.sum()?.backward()?;
+    /// (&x * 3.0).sum()?.backward()?;
+    /// assert_eq!(x.grad().unwrap().to_vec::<f32>()?, vec![6.0, 6.0]); // accumulated
+    /// assert!(y.grad().is_none()); // a non-leaf keeps none
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn grad(&self) -> Option<Tensor> {
         self.inner.meta.lock().grad.clone()
     }
 
     /// Replaces `.grad` (`None` clears it, as `zero_grad(set_to_none=True)` does).
+    ///
+    /// ```
+    /// use ferrograd_autograd::{DType, Tensor};
+    /// let x = Tensor::zeros(&[2], DType::F32)?.requires_grad_(true)?;
+    /// x.set_grad(Some(Tensor::ones(&[2], DType::F32)?))?;
+    /// assert_eq!(x.grad().unwrap().to_vec::<f32>()?, vec![1.0, 1.0]);
+    /// assert!(x.set_grad(Some(Tensor::ones(&[3], DType::F32)?)).is_err());
+    /// x.set_grad(None)?;
+    /// assert!(x.grad().is_none());
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn set_grad(&self, grad: Option<Tensor>) -> Result<()> {
         if let Some(g) = &grad {
             if g.shape() != self.shape() {
@@ -315,6 +503,16 @@ impl Tensor {
     }
 
     /// Clears `.grad`.
+    ///
+    /// ```
+    /// use ferrograd_autograd::Tensor;
+    /// let x = Tensor::from_vec(vec![1.0f32], &[1])?.requires_grad_(true)?;
+    /// (&x * 2.0).sum()?.backward()?;
+    /// assert!(x.grad().is_some());
+    /// x.zero_grad();
+    /// assert!(x.grad().is_none());
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn zero_grad(&self) {
         self.inner.meta.lock().grad = None;
     }
@@ -334,6 +532,16 @@ impl Tensor {
     }
 
     /// Cuts this tensor from the graph in place.
+    ///
+    /// ```
+    /// use ferrograd_autograd::Tensor;
+    /// let x = Tensor::from_vec(vec![1.0f32], &[1])?.requires_grad_(true)?;
+    /// let y = &x * 2.0;
+    /// assert!(y.requires_grad());
+    /// y.detach_();
+    /// assert!(!y.requires_grad() && y.is_leaf());
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn detach_(&self) -> Tensor {
         let mut meta = self.inner.meta.lock();
         meta.grad_fn = None;
@@ -344,6 +552,17 @@ impl Tensor {
     }
 
     /// Keeps the gradient of a non-leaf in `.grad` during backward.
+    ///
+    /// ```
+    /// use ferrograd_autograd::{DType, Tensor};
+    /// let x = Tensor::from_vec(vec![1.0f32, 2.0], &[2])?.requires_grad_(true)?;
+    /// let y = &x * 2.0;
+    /// y.retain_grad()?;
+    /// (&y * &y).sum()?.backward()?;
+    /// assert_eq!(y.grad().unwrap().to_vec::<f32>()?, vec![4.0, 8.0]); // 2y
+    /// assert!(Tensor::zeros(&[1], DType::F32)?.retain_grad().is_err());
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn retain_grad(&self) -> Result<()> {
         let mut meta = self.inner.meta.lock();
         let Some(node) = meta.grad_fn.clone() else {
@@ -374,6 +593,17 @@ impl Tensor {
     }
 
     /// True once [`retain_grad`](Self::retain_grad) was called on this non-leaf.
+    ///
+    /// ```
+    /// use ferrograd_autograd::Tensor;
+    /// let x = Tensor::from_vec(vec![1.0f32], &[1])?.requires_grad_(true)?;
+    /// let y = &x * 2.0;
+    /// assert!(!y.retains_grad());
+    /// y.retain_grad()?;
+    /// x.retain_grad()?; // a leaf keeps its grad anyway: no flag
+    /// assert!(y.retains_grad() && !x.retains_grad());
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn retains_grad(&self) -> bool {
         self.inner.meta.lock().retains_grad
     }
@@ -445,6 +675,16 @@ impl Tensor {
 
     /// True when an op on `inputs` must be recorded: grad mode is on and at
     /// least one input requires grad.
+    ///
+    /// ```
+    /// use ferrograd_autograd::{with_no_grad, Tensor};
+    /// let w = Tensor::from_vec(vec![1.0f32], &[1])?.requires_grad_(true)?;
+    /// let c = Tensor::from_vec(vec![2.0f32], &[1])?;
+    /// assert!(Tensor::needs_grad(&[&c, &w]));
+    /// assert!(!Tensor::needs_grad(&[&c]));
+    /// assert!(!with_no_grad(|| Tensor::needs_grad(&[&w])));
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn needs_grad(inputs: &[&Tensor]) -> bool {
         is_grad_enabled() && inputs.iter().any(|t| t.requires_grad())
     }
@@ -496,6 +736,16 @@ impl Tensor {
     /// Checks the rules for writing into this tensor in place: not a leaf
     /// that requires grad (nor a view of one) while grad mode is on, and no two
     /// elements sharing memory.
+    ///
+    /// ```
+    /// use ferrograd_autograd::{with_no_grad, DType, Tensor};
+    /// let w = Tensor::zeros(&[2], DType::F32)?.requires_grad_(true)?;
+    /// assert!(w.check_inplace().is_err()); // a leaf that requires grad
+    /// assert!(with_no_grad(|| w.check_inplace()).is_ok());
+    /// let e = Tensor::zeros(&[1], DType::F32)?.expand(&[3])?;
+    /// assert!(e.check_inplace().is_err()); // three elements, one memory location
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn check_inplace(&self) -> Result<()> {
         let meta = self.inner.meta.lock();
         if is_grad_enabled() {
@@ -536,6 +786,18 @@ impl Tensor {
     /// After an in-place write: bumps the version counter and, if the write
     /// must be recorded, makes a new node (edges: this tensor's old history,
     /// then `others`) this tensor's grad_fn.
+    ///
+    /// ```
+    /// use ferrograd_autograd::Tensor;
+    /// let x = Tensor::from_vec(vec![1.0f32, 2.0], &[2])?.requires_grad_(true)?;
+    /// let y = &x * 1.0; // a non-leaf, which may be written in place
+    /// let v0 = y.version();
+    /// y.record_inplace("TimesFiveBackward", &[], &[], |g| Ok(vec![Some(g * 5.0)]));
+    /// assert_eq!((y.version(), y.grad_fn().unwrap().name()), (v0 + 1, "TimesFiveBackward"));
+    /// y.sum()?.backward()?;
+    /// assert_eq!(x.grad().unwrap().to_vec::<f32>()?, vec![5.0, 5.0]);
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn record_inplace(
         &self,
         name: &'static str,
@@ -585,6 +847,14 @@ impl Tensor {
 
     /// Borrows the storage for reading and hands the typed data of `T` to `f`
     /// together with the layout. Errors name both dtypes on a mismatch.
+    ///
+    /// ```
+    /// use ferrograd_autograd::Tensor;
+    /// let t = Tensor::from_vec(vec![1.0f32, 2.0, 3.0], &[3])?;
+    /// assert_eq!(t.with_data(|d: &[f32], _layout| d.iter().sum::<f32>())?, 6.0);
+    /// assert!(t.with_data(|_: &[i64], _| ()).is_err()); // wrong element type
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn with_data<T: Element, R>(&self, f: impl FnOnce(&[T], &Layout) -> R) -> Result<R> {
         let guard = self.inner.storage.read()?;
         let data = guard
@@ -594,6 +864,13 @@ impl Tensor {
     }
 
     /// The error for asking for elements of type `T` from this tensor.
+    ///
+    /// ```
+    /// use ferrograd_autograd::Tensor;
+    /// let e = Tensor::from_vec(vec![1i32], &[1])?.dtype_error::<f32>("my_op");
+    /// assert!(e.to_string().starts_with("my_op: expected dtype float32 but got int32."));
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn dtype_error<T: Element>(&self, op: &'static str) -> Error {
         Error::DTypeMismatch {
             op,

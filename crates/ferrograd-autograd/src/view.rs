@@ -157,6 +157,16 @@ impl Tensor {
     }
 
     /// Swaps two dims.
+    ///
+    /// ```
+    /// use ferrograd_autograd::Tensor;
+    /// let t = Tensor::arange(0, 6)?.reshape(&[2, 3])?;
+    /// let tt = t.transpose(0, -1)?;
+    /// assert_eq!(tt.shape(), &[3, 2]);
+    /// assert_eq!(tt.to_vec::<i64>()?, vec![0, 3, 1, 4, 2, 5]);
+    /// assert!(tt.shares_storage(&t));
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn transpose(&self, dim0: isize, dim1: isize) -> Result<Tensor> {
         let (a, b) = (
             normalize_dim(dim0, self.dim())?,
@@ -174,6 +184,15 @@ impl Tensor {
     }
 
     /// Transposes a matrix; 0-d and 1-d tensors come back as they are.
+    ///
+    /// ```
+    /// use ferrograd_autograd::{Tensor, DType};
+    /// let m = Tensor::arange(0, 6)?.reshape(&[3, 2])?;
+    /// assert_eq!(m.t()?.to_vec::<i64>()?, vec![0, 2, 4, 1, 3, 5]);
+    /// assert_eq!(Tensor::arange(0, 3)?.t()?.shape(), &[3]); // 1-d: unchanged
+    /// assert!(Tensor::zeros(&[1, 2, 3], DType::F32)?.t().is_err());
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn t(&self) -> Result<Tensor> {
         if self.dim() > 2 {
             return Err(Error::invalid(
@@ -189,12 +208,28 @@ impl Tensor {
     }
 
     /// Removes every size-1 dim.
+    ///
+    /// ```
+    /// use ferrograd_autograd::{Tensor, DType};
+    /// let t = Tensor::zeros(&[1, 3, 1, 2], DType::F32)?;
+    /// assert_eq!(t.squeeze().shape(), &[3, 2]);
+    /// assert!(t.squeeze().shares_storage(&t));
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn squeeze(&self) -> Tensor {
         let out = self.view_with_layout(self.layout().squeeze_all());
         self.reshape_like_backward(out, "SqueezeBackward0")
     }
 
     /// Removes `dim` if its size is 1 (otherwise returns the tensor unchanged).
+    ///
+    /// ```
+    /// use ferrograd_autograd::{Tensor, DType};
+    /// let t = Tensor::zeros(&[1, 3, 1], DType::F32)?;
+    /// assert_eq!(t.squeeze_dim(-1)?.shape(), &[1, 3]);
+    /// assert_eq!(t.squeeze_dim(1)?.shape(), &[1, 3, 1]); // size 3: unchanged
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn squeeze_dim(&self, dim: isize) -> Result<Tensor> {
         let d = normalize_dim(dim, self.dim())?;
         if self.dim() == 0 {
@@ -260,6 +295,16 @@ impl Tensor {
     }
 
     /// Broadcasts to `shape` under NumPy's rules (a stride-0 view).
+    ///
+    /// ```
+    /// use ferrograd_autograd::Tensor;
+    /// let t = Tensor::from_vec(vec![1i64, 2], &[2, 1])?;
+    /// let b = t.broadcast_to(&[2, 3])?;
+    /// assert_eq!(b.strides(), &[1, 0]);
+    /// assert_eq!(b.to_vec::<i64>()?, vec![1, 1, 1, 2, 2, 2]);
+    /// assert!(t.broadcast_to(&[3, 3]).is_err());
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn broadcast_to(&self, shape: &[usize]) -> Result<Tensor> {
         if shape == self.shape() {
             return Ok(self.clone());
