@@ -5,6 +5,14 @@
 use crate::{DType, Element};
 
 /// A typed, contiguous block of host memory.
+///
+/// ```
+/// use ferrograd_storage::{CpuBuffer, DType};
+/// let b = CpuBuffer::F64(vec![1.0, 2.0, 3.0]);
+/// assert_eq!((b.dtype(), b.len()), (DType::F64, 3));
+/// assert_eq!(b.as_slice::<f64>(), Some(&[1.0, 2.0, 3.0][..]));
+/// assert_eq!(b.as_slice::<f32>(), None); // typed access checks the element type
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub enum CpuBuffer {
     /// `float32` elements.
@@ -110,22 +118,47 @@ macro_rules! with_dtype {
 
 impl CpuBuffer {
     /// The element type held.
+    ///
+    /// ```
+    /// use ferrograd_storage::{CpuBuffer, DType};
+    /// assert_eq!(CpuBuffer::U8(vec![1, 2]).dtype(), DType::U8);
+    /// assert_eq!(CpuBuffer::zeros(DType::Bool, 2).dtype(), DType::Bool);
+    /// ```
     pub fn dtype(&self) -> DType {
         with_buffer!(self, _v, T => T::DTYPE)
     }
 
     /// Number of elements held.
+    ///
+    /// ```
+    /// use ferrograd_storage::{CpuBuffer, DType};
+    /// assert_eq!(CpuBuffer::I32(vec![1, 2, 3]).len(), 3);
+    /// assert_eq!(CpuBuffer::zeros(DType::F64, 5).len(), 5);
+    /// ```
     pub fn len(&self) -> usize {
         with_buffer!(self, v, T => v.len())
     }
 
     /// True when no element is held.
+    ///
+    /// ```
+    /// use ferrograd_storage::{CpuBuffer, DType};
+    /// assert!(CpuBuffer::Bool(vec![]).is_empty());
+    /// assert!(!CpuBuffer::zeros(DType::F32, 1).is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// A buffer of `len` zero (or `false`) elements. Uses the allocator's zeroed
     /// pages, which the OS maps lazily, so large buffers cost no writes.
+    ///
+    /// ```
+    /// use ferrograd_storage::{CpuBuffer, DType};
+    /// assert_eq!(CpuBuffer::zeros(DType::I64, 3), CpuBuffer::I64(vec![0, 0, 0]));
+    /// assert_eq!(CpuBuffer::zeros(DType::Bool, 2), CpuBuffer::Bool(vec![false, false]));
+    /// assert!(CpuBuffer::zeros(DType::F32, 0).is_empty());
+    /// ```
     pub fn zeros(dtype: DType, len: usize) -> Self {
         // calloc maps large zeroed buffers without touching them, so the
         // huge-page advice still applies to their first faults.
@@ -137,16 +170,38 @@ impl CpuBuffer {
     }
 
     /// Typed view of the data, `None` if `T` is not the element type.
+    ///
+    /// ```
+    /// use ferrograd_storage::CpuBuffer;
+    /// let b = CpuBuffer::I32(vec![4, 5]);
+    /// assert_eq!(b.as_slice::<i32>(), Some(&[4, 5][..]));
+    /// assert!(b.as_slice::<i64>().is_none());
+    /// ```
     pub fn as_slice<T: Element>(&self) -> Option<&[T]> {
         T::slice(self)
     }
 
     /// Typed mutable view of the data, `None` if `T` is not the element type.
+    ///
+    /// ```
+    /// use ferrograd_storage::CpuBuffer;
+    /// let mut b = CpuBuffer::F32(vec![1.0, 2.0]);
+    /// b.as_mut_slice::<f32>().unwrap()[1] = 8.0;
+    /// assert_eq!(b, CpuBuffer::F32(vec![1.0, 8.0]));
+    /// assert!(b.as_mut_slice::<u8>().is_none());
+    /// ```
     pub fn as_mut_slice<T: Element>(&mut self) -> Option<&mut [T]> {
         T::vec_mut(self).map(|v| v.as_mut_slice())
     }
 
     /// Raw address of the first element (for aliasing checks and zero-copy views).
+    ///
+    /// ```
+    /// use ferrograd_storage::CpuBuffer;
+    /// let b = CpuBuffer::F32(vec![1.0, 2.0]);
+    /// assert_eq!(b.as_ptr(), b.as_slice::<f32>().unwrap().as_ptr().cast::<u8>());
+    /// assert_ne!(b.clone().as_ptr(), b.as_ptr()); // a clone is a new allocation
+    /// ```
     pub fn as_ptr(&self) -> *const u8 {
         with_buffer!(self, v, T => v.as_ptr().cast::<u8>())
     }

@@ -29,6 +29,13 @@ const NO_CUDA_REASON: &str = "ferrograd was built without the `cuda` feature";
 
 impl Device {
     /// True for [`Device::Cuda`].
+    ///
+    /// ```
+    /// use ferrograd_storage::Device;
+    /// assert!(Device::Cuda(1).is_cuda());
+    /// assert!(!Device::Cpu.is_cuda());
+    /// assert!(!Device::default().is_cuda()); // the default device is the CPU
+    /// ```
     pub fn is_cuda(self) -> bool {
         matches!(self, Device::Cuda(_))
     }

@@ -51,11 +51,38 @@ pub trait DeviceBuffer: Send + Sync + std::fmt::Debug + 'static {
 impl Storage {
     /// A storage over device memory. It has no host buffer: borrowing one
     /// ([`Storage::read`], [`Storage::write`]...) returns [`Error::NotOnHost`].
+    ///
+    /// ```
+    /// # use ferrograd_storage::{CpuBuffer, DType, Device, DeviceBuffer};
+    /// # #[derive(Debug)]
+    /// # struct Mock(CpuBuffer);
+    /// # impl DeviceBuffer for Mock {
+    /// #     fn device(&self) -> Device { Device::Cuda(0) }
+    /// #     fn dtype(&self) -> DType { self.0.dtype() }
+    /// #     fn len(&self) -> usize { self.0.len() }
+    /// #     fn to_host(&self) -> ferrograd_storage::Result<CpuBuffer> { Ok(self.0.clone()) }
+    /// #     fn as_any(&self) -> &dyn std::any::Any { self }
+    /// # }
+    /// use ferrograd_storage::{Error, Storage};
+    /// use std::sync::Arc;
+    /// // `Mock` keeps its data on the host, as in the `DeviceBuffer` example
+    /// let s = Storage::from_device(Arc::new(Mock(CpuBuffer::I64(vec![3, 4]))));
+    /// assert_eq!((s.device(), s.dtype(), s.len()), (Device::Cuda(0), DType::I64, 2));
+    /// assert!(matches!(s.write().unwrap_err(), Error::NotOnHost { .. }));
+    /// assert!(s.device_buffer().is_some());
+    /// ```
     pub fn from_device(buffer: Arc<dyn DeviceBuffer>) -> Storage {
         Storage::with_device_buffer(buffer)
     }
 
     /// A host copy of the whole buffer, wherever it lives.
+    ///
+    /// ```
+    /// use ferrograd_storage::{CpuBuffer, Storage};
+    /// let s = Storage::from_vec(vec![1.5f32, 2.5]);
+    /// assert_eq!(s.to_host()?, CpuBuffer::F32(vec![1.5, 2.5]));
+    /// # Ok::<(), ferrograd_storage::Error>(())
+    /// ```
     pub fn to_host(&self) -> Result<CpuBuffer> {
         match self.device_buffer() {
             Some(b) => b.to_host(),

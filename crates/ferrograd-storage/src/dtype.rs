@@ -28,6 +28,13 @@ pub enum DType {
 }
 
 /// The order PyTorch promotes within: bool < integers < floating.
+///
+/// ```
+/// use ferrograd_storage::{DType, DTypeCategory};
+/// assert_eq!(DType::U8.category(), DTypeCategory::Integer);
+/// assert!(DTypeCategory::Bool < DTypeCategory::Integer);
+/// assert!(DTypeCategory::Integer < DTypeCategory::Float);
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
 pub enum DTypeCategory {
     /// `bool`.
@@ -40,6 +47,13 @@ pub enum DTypeCategory {
 
 impl DType {
     /// Every dtype, in declaration order.
+    ///
+    /// ```
+    /// use ferrograd_storage::DType;
+    /// assert_eq!(DType::ALL.len(), 6);
+    /// assert_eq!(DType::ALL.iter().filter(|d| d.is_floating_point()).count(), 2);
+    /// assert_eq!(DType::ALL[0], DType::F32);
+    /// ```
     pub const ALL: [DType; 6] = [
         DType::F32,
         DType::F64,
@@ -50,6 +64,13 @@ impl DType {
     ];
 
     /// Bytes one element occupies.
+    ///
+    /// ```
+    /// use ferrograd_storage::DType;
+    /// assert_eq!(DType::I64.size_in_bytes(), 8);
+    /// assert_eq!(DType::I32.size_in_bytes(), 4);
+    /// assert_eq!(DType::Bool.size_in_bytes(), 1);
+    /// ```
     pub fn size_in_bytes(self) -> usize {
         match self {
             DType::F64 | DType::I64 => 8,
@@ -59,11 +80,25 @@ impl DType {
     }
 
     /// True for `f32` and `f64`, the dtypes that may require gradients.
+    ///
+    /// ```
+    /// use ferrograd_storage::DType;
+    /// assert!(DType::F32.is_floating_point());
+    /// assert!(!DType::I64.is_floating_point());
+    /// assert!(!DType::Bool.is_floating_point());
+    /// ```
     pub fn is_floating_point(self) -> bool {
         matches!(self, DType::F32 | DType::F64)
     }
 
     /// Which promotion category the dtype belongs to.
+    ///
+    /// ```
+    /// use ferrograd_storage::{DType, DTypeCategory};
+    /// assert_eq!(DType::Bool.category(), DTypeCategory::Bool);
+    /// assert_eq!(DType::I32.category(), DTypeCategory::Integer);
+    /// assert_eq!(DType::F64.category(), DTypeCategory::Float);
+    /// ```
     pub fn category(self) -> DTypeCategory {
         match self {
             DType::Bool => DTypeCategory::Bool,
@@ -73,6 +108,13 @@ impl DType {
     }
 
     /// PyTorch's name without the `torch.` prefix: `float32`, `int64`, `bool`...
+    ///
+    /// ```
+    /// use ferrograd_storage::DType;
+    /// assert_eq!(DType::F32.name(), "float32");
+    /// assert_eq!(DType::U8.name(), "uint8");
+    /// assert_eq!(DType::I64.to_string(), DType::I64.name()); // Display prints the name
+    /// ```
     pub fn name(self) -> &'static str {
         match self {
             DType::F32 => "float32",
@@ -85,6 +127,13 @@ impl DType {
     }
 
     /// The legacy type name PyTorch uses in autograd messages (`Float`, `Long`...).
+    ///
+    /// ```
+    /// use ferrograd_storage::DType;
+    /// assert_eq!(DType::F64.legacy_name(), "Double");
+    /// assert_eq!(DType::I64.legacy_name(), "Long");
+    /// assert_eq!(DType::U8.legacy_name(), "Byte");
+    /// ```
     pub fn legacy_name(self) -> &'static str {
         match self {
             DType::F32 => "Float",
@@ -97,6 +146,14 @@ impl DType {
     }
 
     /// The dtype two tensors promote to in a binary op (`torch.promote_types`).
+    ///
+    /// ```
+    /// use ferrograd_storage::DType;
+    /// assert_eq!(DType::promote(DType::U8, DType::I32), DType::I32);
+    /// assert_eq!(DType::promote(DType::Bool, DType::U8), DType::U8);
+    /// assert_eq!(DType::promote(DType::F32, DType::F64), DType::F64);
+    /// assert_eq!(DType::promote(DType::I64, DType::F32), DType::F32);
+    /// ```
     pub fn promote(a: DType, b: DType) -> DType {
         use DType::*;
         if a == b {
@@ -127,6 +184,14 @@ impl DType {
     /// The dtype of `tensor op scalar` where the scalar is a Rust number of
     /// category `scalar`: a scalar only promotes across categories, so an `f32`
     /// tensor times `2.0f64` stays `f32`, and an integer tensor times `0.5` is `f32`.
+    ///
+    /// ```
+    /// use ferrograd_storage::{DType, DTypeCategory};
+    /// assert_eq!(DType::promote_with_scalar(DType::F32, DTypeCategory::Float), DType::F32);
+    /// assert_eq!(DType::promote_with_scalar(DType::I64, DTypeCategory::Float), DType::F32);
+    /// assert_eq!(DType::promote_with_scalar(DType::U8, DTypeCategory::Integer), DType::U8);
+    /// assert_eq!(DType::promote_with_scalar(DType::Bool, DTypeCategory::Integer), DType::I64);
+    /// ```
     pub fn promote_with_scalar(tensor: DType, scalar: DTypeCategory) -> DType {
         if scalar <= tensor.category() {
             return tensor;

@@ -47,6 +47,15 @@ pub trait Element: Copy + Send + Sync + Debug + PartialOrd + Default + 'static {
 
 /// A numeric element (every dtype but `bool`), with num-traits arithmetic.
 /// Integer arithmetic wraps on overflow, as PyTorch's does.
+///
+/// ```
+/// use ferrograd_storage::NumElement;
+/// fn total<T: NumElement>(xs: &[T]) -> T {
+///     xs.iter().fold(T::default(), |acc, &x| acc.add_wrap(x))
+/// }
+/// assert_eq!(total(&[200u8, 100]), 44); // 300 wraps around 256
+/// assert_eq!(total(&[0.5f64, 0.25]), 0.75);
+/// ```
 pub trait NumElement: Element + Num + NumCast + AsPrimitive<f64> + std::iter::Sum {
     /// `self + rhs`, wrapping for integers.
     fn add_wrap(self, rhs: Self) -> Self;
@@ -101,6 +110,15 @@ int_arith!(i32);
 int_arith!(u8);
 
 /// A floating element (`f32`, `f64`).
+///
+/// ```
+/// use ferrograd_storage::FloatElement;
+/// fn sigmoid<T: FloatElement>(x: T) -> T {
+///     T::one() / (T::one() + (-x).exp())
+/// }
+/// assert_eq!(sigmoid(0.0f32), 0.5);
+/// assert!(sigmoid(4.0f64) > 0.98 && sigmoid(-4.0f64) < 0.02);
+/// ```
 pub trait FloatElement: NumElement + Float {}
 
 macro_rules! numeric_element {

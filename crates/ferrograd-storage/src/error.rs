@@ -5,6 +5,15 @@
 use crate::{DType, Device};
 
 /// Result alias used throughout ferrograd.
+///
+/// ```
+/// use ferrograd_storage::{normalize_dim, Result};
+/// fn last_dim(ndim: usize) -> Result<usize> {
+///     normalize_dim(-1, ndim)
+/// }
+/// assert_eq!(last_dim(3)?, 2);
+/// # Ok::<(), ferrograd_storage::Error>(())
+/// ```
 pub type Result<T> = std::result::Result<T, Error>;
 
 /// Everything that can go wrong in ferrograd.
@@ -202,6 +211,13 @@ pub enum Error {
 
 impl Error {
     /// An [`Error::InvalidArgument`] for `op`.
+    ///
+    /// ```
+    /// use ferrograd_storage::Error;
+    /// let e = Error::invalid("arange", "step must be non-zero");
+    /// assert!(matches!(e, Error::InvalidArgument { op: "arange", .. }));
+    /// assert_eq!(e.to_string(), "arange: step must be non-zero");
+    /// ```
     pub fn invalid(op: &'static str, msg: impl Into<String>) -> Self {
         Error::InvalidArgument {
             op,
@@ -210,6 +226,14 @@ impl Error {
     }
 
     /// An [`Error::Io`] with a context line.
+    ///
+    /// ```
+    /// use ferrograd_storage::Error;
+    /// let source = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+    /// let e = Error::io("reading weights.npy", source);
+    /// assert_eq!(e.to_string(), "reading weights.npy: no such file");
+    /// assert!(std::error::Error::source(&e).is_some());
+    /// ```
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         Error::Io {
             context: context.into(),

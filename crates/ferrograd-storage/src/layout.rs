@@ -13,8 +13,22 @@ use smallvec::SmallVec;
 /// Dims held inline (no heap allocation) up to this rank.
 const INLINE_DIMS: usize = 6;
 /// A shape: sizes of each dimension, stored inline for ranks up to 6.
+///
+/// ```
+/// use ferrograd_storage::{Layout, Shape};
+/// let shape = Shape::from_slice(&[2, 3]);
+/// assert!(!shape.spilled()); // held inline, no heap allocation
+/// assert_eq!(Layout::new(shape, vec![3, 1], 0), Layout::contiguous(&[2, 3]));
+/// ```
 pub type Shape = SmallVec<[usize; INLINE_DIMS]>;
 /// Signed strides in elements, stored inline for ranks up to 6.
+///
+/// ```
+/// use ferrograd_storage::{Layout, Strides};
+/// let flipped = Layout::contiguous(&[2, 3]).flip(&[1]);
+/// let strides = Strides::from_slice(flipped.strides());
+/// assert_eq!(strides.as_slice(), &[3, -1]); // a negative stride walks backwards
+/// ```
 pub type Strides = SmallVec<[isize; INLINE_DIMS]>;
 
 /// Shape, signed strides and offset of a strided view of a storage.
@@ -48,6 +62,13 @@ impl Clone for Layout {
 }
 
 /// Row-major strides of a shape.
+///
+/// ```
+/// use ferrograd_storage::contiguous_strides;
+/// assert_eq!(contiguous_strides(&[2, 3, 4]).as_slice(), &[12, 4, 1]);
+/// assert_eq!(contiguous_strides(&[2, 0, 3]).as_slice(), &[3, 3, 1]); // size 0 steps like size 1
+/// assert!(contiguous_strides(&[]).is_empty());
+/// ```
 pub fn contiguous_strides(shape: &[usize]) -> Strides {
     let fill = |strides: &mut [isize]| {
         let mut acc = 1isize;
@@ -69,6 +90,14 @@ pub fn contiguous_strides(shape: &[usize]) -> Strides {
 
 /// Converts a possibly negative `dim` into an index below `ndim`
 /// (PyTorch's wrap-around rule; a 0-d tensor accepts 0 and -1).
+///
+/// ```
+/// use ferrograd_storage::normalize_dim;
+/// assert_eq!(normalize_dim(-1, 3)?, 2);
+/// assert_eq!(normalize_dim(-1, 0)?, 0); // a 0-d tensor accepts 0 and -1
+/// assert!(normalize_dim(3, 3).is_err());
+/// # Ok::<(), ferrograd_storage::Error>(())
+/// ```
 #[inline]
 pub fn normalize_dim(dim: isize, ndim: usize) -> Result<usize> {
     let n = ndim.max(1) as isize;
@@ -87,6 +116,14 @@ fn is_permutation(dims: &[usize]) -> bool {
 }
 
 /// Converts a possibly negative index into one below `size`.
+///
+/// ```
+/// use ferrograd_storage::normalize_index;
+/// assert_eq!(normalize_index(-1, 0, 5)?, 4);
+/// assert_eq!(normalize_index(5, 0, 5).unwrap_err().to_string(),
+///            "index 5 is out of bounds for dimension 0 with size 5");
+/// # Ok::<(), ferrograd_storage::Error>(())
+/// ```
 #[inline]
 pub fn normalize_index(index: isize, dim: usize, size: usize) -> Result<usize> {
     let s = size as isize;
@@ -185,6 +222,13 @@ pub fn infer_shape(shape: &[isize], numel: usize) -> Result<Vec<usize>> {
 
 impl Layout {
     /// A row-major layout of `shape` starting at offset 0.
+    ///
+    /// ```
+    /// use ferrograd_storage::Layout;
+    /// let l = Layout::contiguous(&[2, 3, 4]);
+    /// assert_eq!((l.strides(), l.offset()), (&[12, 4, 1][..], 0));
+    /// assert!(l.is_contiguous());
+    /// ```
     pub fn contiguous(shape: &[usize]) -> Self {
         Layout {
             shape: Shape::from_slice(shape),
@@ -195,6 +239,13 @@ impl Layout {
 
     /// A layout from its parts; the caller guarantees it stays inside its
     /// storage (`Tensor::from_parts` checks that).
+    ///
+    /// ```
+    /// use ferrograd_storage::Layout;
+    /// let l = Layout::new(vec![2, 3], vec![1, 2], 1); // column-major, from index 1
+    /// assert_eq!(l.span(), (1, 7));
+    /// assert!(!l.is_contiguous());
+    /// ```
     ///
     /// # Panics
     /// If `shape` and `strides` differ in length — a programming error, not bad data.
@@ -213,37 +264,89 @@ impl Layout {
     }
 
     /// Sizes of each dimension.
+    ///
+    /// ```
+    /// use ferrograd_storage::Layout;
+    /// let l = Layout::contiguous(&[2, 3]);
+    /// assert_eq!(l.shape(), &[2, 3]);
+    /// assert_eq!(l.transpose(0, 1).shape(), &[3, 2]);
+    /// ```
     pub fn shape(&self) -> &[usize] {
         &self.shape
     }
 
     /// Signed strides in elements.
+    ///
+    /// ```
+    /// use ferrograd_storage::Layout;
+    /// let l = Layout::contiguous(&[2, 3]);
+    /// assert_eq!(l.strides(), &[3, 1]);
+    /// assert_eq!(l.transpose(0, 1).strides(), &[1, 3]);
+    /// ```
     pub fn strides(&self) -> &[isize] {
         &self.strides
     }
 
     /// Storage index of the logical first element.
+    ///
+    /// ```
+    /// use ferrograd_storage::Layout;
+    /// let l = Layout::contiguous(&[4, 5]);
+    /// assert_eq!(l.offset(), 0);
+    /// assert_eq!(l.narrow(0, 2, 1)?.offset(), 10); // row 2 starts at 2 * 5
+    /// # Ok::<(), ferrograd_storage::Error>(())
+    /// ```
     pub fn offset(&self) -> usize {
         self.offset
     }
 
     /// Number of dimensions.
+    ///
+    /// ```
+    /// use ferrograd_storage::Layout;
+    /// assert_eq!(Layout::contiguous(&[2, 3, 4]).ndim(), 3);
+    /// assert_eq!(Layout::contiguous(&[]).ndim(), 0); // a scalar
+    /// ```
     pub fn ndim(&self) -> usize {
         self.shape.len()
     }
 
     /// Number of elements.
+    ///
+    /// ```
+    /// use ferrograd_storage::Layout;
+    /// assert_eq!(Layout::contiguous(&[2, 3, 4]).numel(), 24);
+    /// assert_eq!(Layout::contiguous(&[]).numel(), 1); // a scalar holds one element
+    /// assert_eq!(Layout::contiguous(&[2, 0]).numel(), 0);
+    /// ```
     pub fn numel(&self) -> usize {
         self.shape.iter().product()
     }
 
     /// Converts a dim argument (negative counts from the end).
+    ///
+    /// ```
+    /// use ferrograd_storage::Layout;
+    /// let l = Layout::contiguous(&[2, 3, 4]);
+    /// assert_eq!(l.dim(-1)?, 2);
+    /// assert_eq!(l.dim(1)?, 1);
+    /// assert!(l.dim(3).is_err());
+    /// # Ok::<(), ferrograd_storage::Error>(())
+    /// ```
     pub fn dim(&self, dim: isize) -> Result<usize> {
         normalize_dim(dim, self.ndim())
     }
 
     /// True when elements are laid out row-major with no gaps (size-1 dims may
     /// have any stride), as `torch.Tensor.is_contiguous` defines it.
+    ///
+    /// ```
+    /// use ferrograd_storage::Layout;
+    /// let l = Layout::contiguous(&[2, 3]);
+    /// assert!(l.is_contiguous());
+    /// assert!(!l.transpose(0, 1).is_contiguous());
+    /// assert!(Layout::new(vec![1, 3], vec![100, 1], 0).is_contiguous()); // size-1 dim
+    /// ```
     pub fn is_contiguous(&self) -> bool {
         let mut expected = 1isize;
         for d in (0..self.ndim()).rev() {
@@ -260,6 +363,14 @@ impl Layout {
 
     /// The lowest and one-past-highest storage index any element touches
     /// (`(offset, offset)` for an empty layout).
+    ///
+    /// ```
+    /// use ferrograd_storage::Layout;
+    /// let l = Layout::contiguous(&[2, 3]).flip(&[0]);
+    /// assert_eq!(l.offset(), 3);
+    /// assert_eq!(l.span(), (0, 6)); // the first row now lies below the offset
+    /// assert_eq!(Layout::contiguous(&[3, 0]).span(), (0, 0));
+    /// ```
     pub fn span(&self) -> (usize, usize) {
         if self.numel() == 0 {
             return (self.offset, self.offset);
@@ -277,6 +388,15 @@ impl Layout {
     }
 
     /// `narrow(dim, start, len)`: elements `start..start+len` of `dim`.
+    ///
+    /// ```
+    /// use ferrograd_storage::Layout;
+    /// let l = Layout::contiguous(&[4, 5]);
+    /// let n = l.narrow(1, 1, 3)?;
+    /// assert_eq!((n.shape(), n.strides(), n.offset()), (&[4, 3][..], &[5, 1][..], 1));
+    /// assert!(l.narrow(1, 3, 3).is_err()); // 3 + 3 > 5
+    /// # Ok::<(), ferrograd_storage::Error>(())
+    /// ```
     pub fn narrow(&self, dim: usize, start: usize, len: usize) -> Result<Layout> {
         let size = self.shape[dim];
         if start.checked_add(len).is_none_or(|end| end > size) {
@@ -295,6 +415,17 @@ impl Layout {
 
     /// Python slicing `start:stop:step` of `dim`, any non-zero step. Out-of-range
     /// bounds clamp like Python's; a negative step walks backwards (a negative stride).
+    ///
+    /// ```
+    /// use ferrograd_storage::Layout;
+    /// let l = Layout::contiguous(&[6]);
+    /// let odd = l.slice(0, Some(1), None, 2)?; // x[1::2]
+    /// assert_eq!((odd.shape(), odd.strides(), odd.offset()), (&[3][..], &[2][..], 1));
+    /// let rev = l.slice(0, None, None, -1)?; // x[::-1]
+    /// assert_eq!((rev.shape(), rev.strides(), rev.offset()), (&[6][..], &[-1][..], 5));
+    /// assert!(l.slice(0, None, None, 0).is_err());
+    /// # Ok::<(), ferrograd_storage::Error>(())
+    /// ```
     pub fn slice(
         &self,
         dim: usize,
@@ -353,6 +484,17 @@ impl Layout {
     }
 
     /// Removes `dim` by fixing it at `index` (negative counts from the end).
+    ///
+    /// ```
+    /// use ferrograd_storage::Layout;
+    /// let l = Layout::contiguous(&[3, 4]);
+    /// let row = l.select(0, 1)?;
+    /// assert_eq!((row.shape(), row.offset()), (&[4][..], 4));
+    /// let col = l.select(1, -1)?;
+    /// assert_eq!((col.shape(), col.strides(), col.offset()), (&[3][..], &[4][..], 3));
+    /// assert!(l.select(0, 3).is_err());
+    /// # Ok::<(), ferrograd_storage::Error>(())
+    /// ```
     pub fn select(&self, dim: usize, index: isize) -> Result<Layout> {
         let mut out = self.clone();
         out.select_in_place(dim, index)?;
@@ -377,6 +519,15 @@ impl Layout {
     }
 
     /// Reorders dims: output dim `i` is input dim `dims[i]`.
+    ///
+    /// ```
+    /// use ferrograd_storage::Layout;
+    /// let l = Layout::contiguous(&[2, 3, 4]);
+    /// let p = l.permute(&[2, 0, 1])?;
+    /// assert_eq!((p.shape(), p.strides()), (&[4, 2, 3][..], &[1, 12, 4][..]));
+    /// assert!(l.permute(&[0, 0, 1]).is_err());
+    /// # Ok::<(), ferrograd_storage::Error>(())
+    /// ```
     pub fn permute(&self, dims: &[usize]) -> Result<Layout> {
         let n = self.ndim();
         if dims.len() != n || !is_permutation(dims) {
@@ -399,6 +550,12 @@ impl Layout {
     }
 
     /// Swaps two dims.
+    ///
+    /// ```
+    /// use ferrograd_storage::Layout;
+    /// let t = Layout::contiguous(&[2, 3]).transpose(0, 1);
+    /// assert_eq!((t.shape(), t.strides()), (&[3, 2][..], &[1, 3][..]));
+    /// ```
     pub fn transpose(&self, a: usize, b: usize) -> Layout {
         let mut out = self.clone();
         out.shape.swap(a, b);
@@ -407,6 +564,14 @@ impl Layout {
     }
 
     /// Inserts a size-1 dim at `dim` (`0..=ndim`).
+    ///
+    /// ```
+    /// use ferrograd_storage::Layout;
+    /// let l = Layout::contiguous(&[2, 3]);
+    /// let u = l.unsqueeze(1);
+    /// assert_eq!((u.shape(), u.strides()), (&[2, 1, 3][..], &[3, 3, 1][..]));
+    /// assert_eq!(l.unsqueeze(2).shape(), &[2, 3, 1]);
+    /// ```
     pub fn unsqueeze(&self, dim: usize) -> Layout {
         let mut out = self.clone();
         let stride = if dim < self.ndim() {
@@ -420,6 +585,13 @@ impl Layout {
     }
 
     /// Removes `dim` if its size is 1 (a no-op otherwise, like PyTorch).
+    ///
+    /// ```
+    /// use ferrograd_storage::Layout;
+    /// let l = Layout::contiguous(&[2, 1, 3]);
+    /// assert_eq!(l.squeeze_dim(1).shape(), &[2, 3]);
+    /// assert_eq!(l.squeeze_dim(0).shape(), &[2, 1, 3]); // size 2: unchanged
+    /// ```
     pub fn squeeze_dim(&self, dim: usize) -> Layout {
         let mut out = self.clone();
         if self.shape[dim] == 1 {
@@ -430,6 +602,12 @@ impl Layout {
     }
 
     /// Removes every size-1 dim.
+    ///
+    /// ```
+    /// use ferrograd_storage::Layout;
+    /// let s = Layout::contiguous(&[1, 2, 1, 3]).squeeze_all();
+    /// assert_eq!((s.shape(), s.strides()), (&[2, 3][..], &[3, 1][..]));
+    /// ```
     pub fn squeeze_all(&self) -> Layout {
         let keep: Vec<usize> = (0..self.ndim()).filter(|&d| self.shape[d] != 1).collect();
         Layout {
@@ -440,6 +618,15 @@ impl Layout {
     }
 
     /// Reverses the listed dims (negative strides; no copy).
+    ///
+    /// ```
+    /// use ferrograd_storage::Layout;
+    /// let l = Layout::contiguous(&[2, 3]);
+    /// let f = l.flip(&[1]);
+    /// assert_eq!((f.strides(), f.offset()), (&[3, -1][..], 2));
+    /// let both = l.flip(&[0, 1]);
+    /// assert_eq!((both.strides(), both.offset()), (&[-3, -1][..], 5));
+    /// ```
     pub fn flip(&self, dims: &[usize]) -> Layout {
         let mut out = self.clone();
         for &d in dims {
@@ -454,6 +641,14 @@ impl Layout {
 
     /// Broadcasts to `target` (NumPy rules, new dims on the left) with stride 0
     /// on repeated dims — `expand` / `broadcast_to`.
+    ///
+    /// ```
+    /// use ferrograd_storage::Layout;
+    /// let b = Layout::contiguous(&[3, 1]).broadcast_to(&[2, 3, 4])?;
+    /// assert_eq!((b.shape(), b.strides()), (&[2, 3, 4][..], &[0, 1, 0][..]));
+    /// assert!(Layout::contiguous(&[3]).broadcast_to(&[4]).is_err());
+    /// # Ok::<(), ferrograd_storage::Error>(())
+    /// ```
     pub fn broadcast_to(&self, target: &[usize]) -> Result<Layout> {
         let n = target.len();
         let err = || {
@@ -488,6 +683,14 @@ impl Layout {
 
     /// The layout of `target` over the same memory without a copy, if the
     /// strides allow it (PyTorch's `computeStride`); `None` when a copy is needed.
+    ///
+    /// ```
+    /// use ferrograd_storage::Layout;
+    /// let l = Layout::contiguous(&[2, 3, 4]);
+    /// assert_eq!(l.view(&[6, 4]).unwrap().strides(), &[4, 1]);
+    /// assert!(l.transpose(0, 2).view(&[24]).is_none()); // needs a copy
+    /// assert!(l.view(&[5, 5]).is_none()); // another element count
+    /// ```
     pub fn view(&self, target: &[usize]) -> Option<Layout> {
         let numel = self.numel();
         if target.iter().product::<usize>() != numel {
@@ -538,6 +741,16 @@ impl Layout {
 
     /// Shape and strides with size-1 dims dropped and mergeable neighbours
     /// merged; iterating these visits the same offsets in the same order.
+    ///
+    /// ```
+    /// use ferrograd_storage::Layout;
+    /// let l = Layout::contiguous(&[2, 1, 3, 4]);
+    /// assert_eq!(l.coalesced(), (vec![24], vec![1]));
+    /// let flipped = Layout::contiguous(&[2, 3]).flip(&[0, 1]);
+    /// assert_eq!(flipped.coalesced(), (vec![6], vec![-1]));
+    /// let t = Layout::contiguous(&[2, 3]).transpose(0, 1);
+    /// assert_eq!(t.coalesced(), (vec![3, 2], vec![1, 3])); // nothing merges
+    /// ```
     pub fn coalesced(&self) -> (Vec<usize>, Vec<isize>) {
         let mut shape: Vec<usize> = Vec::with_capacity(self.ndim());
         let mut strides: Vec<isize> = Vec::with_capacity(self.ndim());
@@ -560,6 +773,14 @@ impl Layout {
     }
 
     /// Calls `f` with the storage index of every element, in row-major logical order.
+    ///
+    /// ```
+    /// use ferrograd_storage::Layout;
+    /// let t = Layout::contiguous(&[2, 3]).transpose(0, 1);
+    /// let mut offsets = vec![];
+    /// t.for_each_offset(|o| offsets.push(o));
+    /// assert_eq!(offsets, vec![0, 3, 1, 4, 2, 5]);
+    /// ```
     #[inline]
     pub fn for_each_offset(&self, mut f: impl FnMut(usize)) {
         if self.numel() == 0 {
@@ -601,6 +822,14 @@ impl Layout {
 
     /// If the elements occupy `storage[start..start + numel]` in row-major
     /// order, returns `start`.
+    ///
+    /// ```
+    /// use ferrograd_storage::Layout;
+    /// let l = Layout::contiguous(&[4, 5]);
+    /// assert_eq!(l.narrow(0, 1, 2)?.contiguous_offset(), Some(5));
+    /// assert_eq!(l.narrow(1, 1, 2)?.contiguous_offset(), None); // rows with gaps
+    /// # Ok::<(), ferrograd_storage::Error>(())
+    /// ```
     pub fn contiguous_offset(&self) -> Option<usize> {
         self.is_contiguous().then_some(self.offset)
     }

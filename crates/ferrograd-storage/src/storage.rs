@@ -57,8 +57,28 @@ impl std::fmt::Debug for Storage {
 }
 
 /// A shared borrow of a storage's buffer.
+///
+/// ```
+/// use ferrograd_storage::{ReadGuard, Storage};
+/// let s = Storage::from_vec(vec![1i64, 2, 3]);
+/// let r: ReadGuard<'_> = s.read()?;
+/// assert_eq!(r.as_slice::<i64>(), Some(&[1i64, 2, 3][..]));
+/// assert!(s.write().is_err()); // a reader excludes writers
+/// # Ok::<(), ferrograd_storage::Error>(())
+/// ```
 pub type ReadGuard<'a> = RwLockReadGuard<'a, CpuBuffer>;
 /// An exclusive borrow of a storage's buffer.
+///
+/// ```
+/// use ferrograd_storage::{Storage, WriteGuard};
+/// let s = Storage::from_vec(vec![1.0f32, 2.0]);
+/// let mut w: WriteGuard<'_> = s.write()?;
+/// w.as_mut_slice::<f32>().unwrap()[0] = 5.0;
+/// assert!(s.read().is_err()); // a writer excludes readers
+/// drop(w);
+/// assert_eq!(s.read()?.as_slice::<f32>(), Some(&[5.0f32, 2.0][..]));
+/// # Ok::<(), ferrograd_storage::Error>(())
+/// ```
 pub type WriteGuard<'a> = RwLockWriteGuard<'a, CpuBuffer>;
 
 fn busy(state: &'static str) -> Error {
@@ -70,6 +90,13 @@ fn busy(state: &'static str) -> Error {
 
 impl Storage {
     /// Wraps a host buffer.
+    ///
+    /// ```
+    /// use ferrograd_storage::{CpuBuffer, DType, Device, Storage};
+    /// let s = Storage::new(CpuBuffer::I32(vec![1, 2, 3]));
+    /// assert_eq!((s.dtype(), s.len(), s.device()), (DType::I32, 3, Device::Cpu));
+    /// assert_eq!(s.version(), 0);
+    /// ```
     pub fn new(buffer: CpuBuffer) -> Self {
         crate::cpu::keep_freed_memory();
         Storage {
@@ -100,6 +127,11 @@ impl Storage {
     }
 
     /// The device memory of a storage that is not on the CPU.
+    ///
+    /// ```
+    /// use ferrograd_storage::Storage;
+    /// assert!(Storage::from_vec(vec![1.0f32]).device_buffer().is_none()); // host memory
+    /// ```
     #[cfg(feature = "cuda")]
     pub fn device_buffer(&self) -> Option<&Arc<dyn crate::DeviceBuffer>> {
         self.inner.on_device.as_ref()
@@ -116,46 +148,114 @@ impl Storage {
     }
 
     /// Wraps a typed vector.
+    ///
+    /// ```
+    /// use ferrograd_storage::{CpuBuffer, DType, Storage};
+    /// let s = Storage::from_vec(vec![true, false]);
+    /// assert_eq!(s.dtype(), DType::Bool);
+    /// assert_eq!(*s.read()?, CpuBuffer::Bool(vec![true, false]));
+    /// # Ok::<(), ferrograd_storage::Error>(())
+    /// ```
     pub fn from_vec<T: Element>(data: Vec<T>) -> Self {
         Self::new(T::into_buffer(data))
     }
 
     /// The device holding the data.
+    ///
+    /// ```
+    /// use ferrograd_storage::{Device, Storage};
+    /// assert_eq!(Storage::from_vec(vec![0u8]).device(), Device::Cpu);
+    /// ```
     pub fn device(&self) -> Device {
         self.inner.device
     }
 
     /// The element type.
+    ///
+    /// ```
+    /// use ferrograd_storage::{CpuBuffer, DType, Storage};
+    /// assert_eq!(Storage::from_vec(vec![1.0f64]).dtype(), DType::F64);
+    /// assert_eq!(Storage::new(CpuBuffer::zeros(DType::U8, 4)).dtype(), DType::U8);
+    /// ```
     pub fn dtype(&self) -> DType {
         self.inner.dtype
     }
 
     /// The number of elements in the whole buffer.
+    ///
+    /// ```
+    /// use ferrograd_storage::Storage;
+    /// assert_eq!(Storage::from_vec(vec![0i64; 5]).len(), 5);
+    /// ```
     pub fn len(&self) -> usize {
         self.inner.len
     }
 
     /// True for an empty buffer.
+    ///
+    /// ```
+    /// use ferrograd_storage::Storage;
+    /// assert!(Storage::from_vec(Vec::<f32>::new()).is_empty());
+    /// assert!(!Storage::from_vec(vec![1.0f32]).is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// True when both handles share one buffer.
+    ///
+    /// ```
+    /// use ferrograd_storage::Storage;
+    /// let a = Storage::from_vec(vec![1.0f32]);
+    /// let b = Storage::from_vec(vec![1.0f32]);
+    /// assert!(a.same_as(&a.clone()));
+    /// assert!(!a.same_as(&b)); // equal contents, different buffers
+    /// ```
     pub fn same_as(&self, other: &Storage) -> bool {
         Arc::ptr_eq(&self.inner, &other.inner)
     }
 
     /// The version counter: how many in-place writes the buffer has seen.
+    ///
+    /// ```
+    /// use ferrograd_storage::Storage;
+    /// let s = Storage::from_vec(vec![1i32, 2]);
+    /// s.write()?.as_mut_slice::<i32>().unwrap()[0] = 7;
+    /// assert_eq!(s.version(), 0); // write() leaves the counting to its caller
+    /// s.bump_version();
+    /// assert_eq!(s.version(), 1);
+    /// # Ok::<(), ferrograd_storage::Error>(())
+    /// ```
     pub fn version(&self) -> u64 {
         self.inner.version.load(Ordering::Acquire)
     }
 
     /// Records one in-place write.
+    ///
+    /// ```
+    /// use ferrograd_storage::Storage;
+    /// let s = Storage::from_vec(vec![1i32]);
+    /// let view = s.clone();
+    /// view.bump_version();
+    /// view.bump_version();
+    /// assert_eq!((s.version(), view.version()), (2, 2)); // shared by every handle
+    /// ```
     pub fn bump_version(&self) {
         self.inner.version.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Borrows the buffer for reading; fails instead of blocking if a writer holds it.
+    ///
+    /// ```
+    /// use ferrograd_storage::Storage;
+    /// let s = Storage::from_vec(vec![1.0f32, 2.0]);
+    /// assert_eq!(s.read()?.as_slice::<f32>(), Some(&[1.0f32, 2.0][..]));
+    /// let w = s.write()?;
+    /// let e = s.read().unwrap_err();
+    /// assert!(e.to_string().starts_with("the tensor's storage is mutably borrowed"));
+    /// drop(w);
+    /// # Ok::<(), ferrograd_storage::Error>(())
+    /// ```
     pub fn read(&self) -> Result<ReadGuard<'_>> {
         self.check_host()?;
         self.inner
@@ -166,6 +266,17 @@ impl Storage {
 
     /// Borrows the buffer for writing; fails instead of blocking if anyone else holds it.
     /// Does not bump the version: callers that change values do.
+    ///
+    /// ```
+    /// use ferrograd_storage::Storage;
+    /// let s = Storage::from_vec(vec![1u8, 2]);
+    /// let r = s.read()?;
+    /// assert!(s.write().is_err()); // fails instead of blocking
+    /// drop(r);
+    /// s.write()?.as_mut_slice::<u8>().unwrap()[1] = 9;
+    /// assert_eq!(s.read()?.as_slice::<u8>(), Some(&[1u8, 9][..]));
+    /// # Ok::<(), ferrograd_storage::Error>(())
+    /// ```
     pub fn write(&self) -> Result<WriteGuard<'_>> {
         self.check_host()?;
         self.inner
@@ -176,6 +287,15 @@ impl Storage {
 
     /// A read borrow that owns a handle to the storage, so it can outlive the
     /// tensor it came from (zero-copy array views hold one).
+    ///
+    /// ```
+    /// use ferrograd_storage::Storage;
+    /// let s = Storage::from_vec(vec![7i64]);
+    /// let r = s.read_owned()?;
+    /// drop(s); // the guard keeps the buffer alive
+    /// assert_eq!(r.as_slice::<i64>(), Some(&[7i64][..]));
+    /// # Ok::<(), ferrograd_storage::Error>(())
+    /// ```
     pub fn read_owned(&self) -> Result<OwnedReadGuard> {
         self.check_host()?;
         // SAFETY: the raw lock is released in OwnedReadGuard::drop.
@@ -189,6 +309,17 @@ impl Storage {
     }
 
     /// An exclusive borrow that owns a handle to the storage.
+    ///
+    /// ```
+    /// use ferrograd_storage::Storage;
+    /// let s = Storage::from_vec(vec![1.0f64, 2.0]);
+    /// let mut w = s.write_owned()?;
+    /// w.as_mut_slice::<f64>().unwrap()[0] = -1.0;
+    /// assert!(s.read().is_err() && s.read_owned().is_err());
+    /// drop(w);
+    /// assert_eq!(s.read()?.as_slice::<f64>(), Some(&[-1.0f64, 2.0][..]));
+    /// # Ok::<(), ferrograd_storage::Error>(())
+    /// ```
     pub fn write_owned(&self) -> Result<OwnedWriteGuard> {
         self.check_host()?;
         // SAFETY: the raw lock is released in OwnedWriteGuard::drop.
@@ -202,6 +333,15 @@ impl Storage {
     }
 
     /// Takes the buffer out if this is the only handle and nobody borrows it.
+    ///
+    /// ```
+    /// use ferrograd_storage::{CpuBuffer, Storage};
+    /// let s = Storage::from_vec(vec![1i32, 2]);
+    /// let alias = s.clone();
+    /// let s = s.try_unwrap().unwrap_err(); // another handle exists: the storage comes back
+    /// drop(alias);
+    /// assert_eq!(s.try_unwrap().unwrap(), CpuBuffer::I32(vec![1, 2]));
+    /// ```
     pub fn try_unwrap(self) -> std::result::Result<CpuBuffer, Storage> {
         if self.check_host().is_err() {
             return Err(self);
@@ -216,12 +356,35 @@ impl Storage {
     }
 
     /// Number of handles (tensors, views, array views) sharing this buffer.
+    ///
+    /// ```
+    /// use ferrograd_storage::Storage;
+    /// let s = Storage::from_vec(vec![0.0f32; 4]);
+    /// assert_eq!(s.handle_count(), 1);
+    /// let view = s.clone();
+    /// let guard = s.read_owned()?;
+    /// assert_eq!(view.handle_count(), 3);
+    /// drop(guard);
+    /// assert_eq!(s.handle_count(), 2);
+    /// # Ok::<(), ferrograd_storage::Error>(())
+    /// ```
     pub fn handle_count(&self) -> usize {
         Arc::strong_count(&self.inner)
     }
 }
 
 /// A shared borrow that keeps its storage alive.
+///
+/// ```
+/// use ferrograd_storage::{OwnedReadGuard, Storage};
+/// let s = Storage::from_vec(vec![1u8, 2]);
+/// let r: OwnedReadGuard = s.read_owned()?;
+/// assert_eq!(r.len(), 2); // derefs to the CpuBuffer
+/// assert!(s.write().is_err()); // held until the guard drops
+/// drop(r);
+/// assert!(s.write().is_ok());
+/// # Ok::<(), ferrograd_storage::Error>(())
+/// ```
 pub struct OwnedReadGuard {
     inner: Arc<StorageInner>,
 }
@@ -242,6 +405,15 @@ impl Drop for OwnedReadGuard {
 }
 
 /// An exclusive borrow that keeps its storage alive.
+///
+/// ```
+/// use ferrograd_storage::{OwnedWriteGuard, Storage};
+/// // the guard holds the storage alive after the last handle is gone
+/// let mut w: OwnedWriteGuard = Storage::from_vec(vec![1u8, 2]).write_owned()?;
+/// w.as_mut_slice::<u8>().unwrap().reverse(); // derefs mutably to the CpuBuffer
+/// assert_eq!(w.as_slice::<u8>(), Some(&[2u8, 1][..]));
+/// # Ok::<(), ferrograd_storage::Error>(())
+/// ```
 pub struct OwnedWriteGuard {
     inner: Arc<StorageInner>,
 }

@@ -169,6 +169,18 @@ fn copy_row<T: Element>(src: &[T], start: usize, stride: isize, dst: &mut [Maybe
 
 /// Writes `values` (row-major, `dst_layout.numel()` of them, or one value to
 /// broadcast when `values_layout` has stride 0) into `dst` at `dst_layout`.
+///
+/// ```
+/// use ferrograd_storage::{cpu::copy_into_strided, Layout};
+/// let mut dst = [0; 6];
+/// let by_column = Layout::contiguous(&[2, 3]).transpose(0, 1);
+/// copy_into_strided(&mut dst, &by_column, &[1, 2, 3, 4, 5, 6], &Layout::contiguous(&[3, 2]));
+/// assert_eq!(dst, [1, 3, 5, 2, 4, 6]);
+/// let one = Layout::contiguous(&[1]).broadcast_to(&[2, 3])?; // one value, stride 0
+/// copy_into_strided(&mut dst, &Layout::contiguous(&[2, 3]), &[9], &one);
+/// assert_eq!(dst, [9; 6]);
+/// # Ok::<(), ferrograd_storage::Error>(())
+/// ```
 pub fn copy_into_strided<T: Element>(
     dst: &mut [T],
     dst_layout: &Layout,

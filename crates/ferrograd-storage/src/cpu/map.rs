@@ -160,6 +160,15 @@ pub fn binary_map<A: Element, B: Element, U: Element>(
 }
 
 /// Replaces every element of `layout` in `dst` with `f(element)`.
+///
+/// ```
+/// use ferrograd_storage::{cpu::unary_map_inplace, Layout};
+/// let mut data = [1, 2, 3, 4, 5, 6];
+/// let first_col = Layout::contiguous(&[2, 3]).select(1, 0)?; // offsets 0 and 3
+/// unary_map_inplace(&mut data, &first_col, |x| -x);
+/// assert_eq!(data, [-1, 2, 3, -4, 5, 6]);
+/// # Ok::<(), ferrograd_storage::Error>(())
+/// ```
 pub fn unary_map_inplace<T: Element>(
     dst: &mut [T],
     layout: &Layout,
@@ -179,6 +188,15 @@ pub fn unary_map_inplace<T: Element>(
 
 /// Replaces every element `d` of `dst` at `dl` with `f(d, s)`, `s` read from
 /// `src` at `sl` (same shape as `dl`; stride 0 allowed). `src` must not alias `dst`.
+///
+/// ```
+/// use ferrograd_storage::{cpu::binary_map_inplace, Layout};
+/// let mut dst = [1.0f32, 2.0, 3.0, 4.0];
+/// let row = Layout::contiguous(&[2]).broadcast_to(&[2, 2])?; // [10, 20] on each row
+/// binary_map_inplace(&mut dst, &Layout::contiguous(&[2, 2]), &[10.0f32, 20.0], &row, |d, s| d * s);
+/// assert_eq!(dst, [10.0, 40.0, 30.0, 80.0]);
+/// # Ok::<(), ferrograd_storage::Error>(())
+/// ```
 pub fn binary_map_inplace<T: Element, B: Element>(
     dst: &mut [T],
     dl: &Layout,
@@ -208,6 +226,14 @@ pub fn binary_map_inplace<T: Element, B: Element>(
 }
 
 /// The elements of `layout` over `buffer`, converted to `dtype`, row-major.
+///
+/// ```
+/// use ferrograd_storage::{cpu::cast_buffer, CpuBuffer, DType, Layout};
+/// let b = CpuBuffer::F64(vec![1.5, -2.5, 0.0]);
+/// let reversed = Layout::contiguous(&[3]).flip(&[0]);
+/// assert_eq!(cast_buffer(&b, &reversed, DType::I64), CpuBuffer::I64(vec![0, -2, 1]));
+/// assert_eq!(cast_buffer(&b, &reversed, DType::Bool), CpuBuffer::Bool(vec![false, true, true]));
+/// ```
 pub fn cast_buffer(buffer: &CpuBuffer, layout: &Layout, dtype: DType) -> CpuBuffer {
     with_buffer!(buffer, src, S => {
         with_dtype!(dtype, D => D::into_buffer(unary_map(src, layout, |x: S| x.cast::<D>())))

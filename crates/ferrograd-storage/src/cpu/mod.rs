@@ -19,10 +19,28 @@ pub use map::{binary_map, binary_map_inplace, cast_buffer, unary_map, unary_map_
 pub use reduce::reduce_dims;
 
 /// Elements below which a kernel stays on the calling thread.
+///
+/// ```
+/// use ferrograd_storage::{cpu::{unary_map, PARALLEL_THRESHOLD}, Layout};
+/// let n = PARALLEL_THRESHOLD + 1; // enough to be split across threads
+/// let src: Vec<i64> = (0..n as i64).collect();
+/// let out = unary_map(&src, &Layout::contiguous(&[n]), |x| 2 * x);
+/// assert!(out.iter().enumerate().all(|(i, &y)| y == 2 * i as i64));
+/// ```
 pub const PARALLEL_THRESHOLD: usize = 1 << 15;
 
 /// Calls `f(a_offset, b_offset)` for every element of `shape`, walking two
 /// strided layouts in lockstep in row-major order.
+///
+/// ```
+/// use ferrograd_storage::{cpu::for_each_offset_pair, Layout};
+/// let a = Layout::contiguous(&[2, 3]);
+/// let b = Layout::contiguous(&[3, 2]).transpose(0, 1); // strides [1, 2]
+/// let mut pairs = vec![];
+/// let (sa, sb) = ((a.strides(), a.offset()), (b.strides(), b.offset()));
+/// for_each_offset_pair(a.shape(), sa, sb, |x, y| pairs.push((x, y)));
+/// assert_eq!(pairs, vec![(0, 0), (1, 2), (2, 4), (3, 1), (4, 3), (5, 5)]);
+/// ```
 pub fn for_each_offset_pair(
     shape: &[usize],
     (a_strides, a_offset): (&[isize], usize),
