@@ -122,7 +122,7 @@ fn take_cached(bytes: usize, align: usize) -> Option<usize> {
 /// (evicting the oldest blocks to make room); otherwise frees it.
 pub(crate) fn recycle_vec<T>(v: Vec<T>) {
     let bytes = v.capacity() * std::mem::size_of::<T>();
-    if bytes < CACHE_MIN_BYTES || bytes > CACHE_MAX_BYTES || malloc_defaults() {
+    if !(CACHE_MIN_BYTES..=CACHE_MAX_BYTES).contains(&bytes) || malloc_defaults() {
         return;
     }
     let mut v = std::mem::ManuallyDrop::new(v);
