@@ -90,10 +90,38 @@ pub(crate) fn fresh_vec<T>(n: usize) -> Vec<T> {
 }
 
 /// Buffers from this size up are kept for reuse when freed.
+///
+/// ```
+/// use ferrograd_storage::{cpu::{cached_bytes, CACHE_MIN_BYTES}, Storage};
+/// let before = cached_bytes();
+/// drop(Storage::from_vec(vec![0u8; CACHE_MIN_BYTES - 1])); // too small: freed at once
+/// assert_eq!(cached_bytes(), before);
+/// drop(Storage::from_vec(vec![0u8; CACHE_MIN_BYTES])); // kept for the next output of its size
+/// if std::env::var_os("FERROGRAD_MALLOC_DEFAULTS").is_none() {
+///     assert_eq!(cached_bytes(), before + CACHE_MIN_BYTES);
+/// }
+/// ```
 pub const CACHE_MIN_BYTES: usize = 32 << 20;
 /// The most memory the cache of freed buffers holds.
+///
+/// ```
+/// use ferrograd_storage::{cpu::{cached_bytes, CACHE_MAX_BYTES}, Storage};
+/// let before = cached_bytes();
+/// drop(Storage::from_vec(vec![0u8; CACHE_MAX_BYTES + 1])); // larger than the whole cache
+/// assert_eq!(cached_bytes(), before);
+/// ```
 pub const CACHE_MAX_BYTES: usize = 256 << 20;
 /// The most buffers the cache holds.
+///
+/// ```
+/// use ferrograd_storage::cpu::{cached_bytes, CACHE_MAX_BLOCKS, CACHE_MAX_BYTES, CACHE_MIN_BYTES};
+/// use ferrograd_storage::Storage;
+/// assert!((CACHE_MAX_BLOCKS + 2) * CACHE_MIN_BYTES <= CACHE_MAX_BYTES); // bytes would fit...
+/// for _ in 0..CACHE_MAX_BLOCKS + 2 {
+///     drop(Storage::from_vec(vec![0u8; CACHE_MIN_BYTES]));
+/// }
+/// assert!(cached_bytes() <= CACHE_MAX_BLOCKS * CACHE_MIN_BYTES); // ...the block count binds
+/// ```
 pub const CACHE_MAX_BLOCKS: usize = 4;
 
 /// A freed allocation the cache owns: address, size in bytes, alignment.
