@@ -19,6 +19,13 @@ pub(crate) fn wrap(storage: Storage, shape: &[usize]) -> Tensor {
 }
 
 /// The kernel op of a binary op's name.
+///
+/// ```
+/// use ferrograd_autograd::cuda;
+/// assert!(cuda::binary_op("mul").is_ok());
+/// let e = cuda::binary_op("pow").unwrap_err();
+/// assert_eq!(e.to_string(), "cuda: no CUDA kernel for pow");
+/// ```
 pub fn binary_op(name: &str) -> Result<BinaryOp> {
     Ok(match name {
         "add" => BinaryOp::Add,
@@ -88,6 +95,10 @@ pub fn copy_source(dst: &Tensor, src: &Tensor) -> Result<Tensor> {
 /// Writes `dst op src` (op named `add`, `sub`, `mul` or `div`) into `dst`'s
 /// GPU memory; `src` has `dst`'s dtype and is read through `ls`, its layout
 /// broadcast to `dst`'s shape.
+///
+/// It needs a CUDA device, so it has no runnable example: [`Tensor::add_`],
+/// [`Tensor::sub_`], [`Tensor::mul_`] and [`Tensor::div_`] call it for GPU
+/// tensors, and the GPU test suite exercises it there.
 pub fn inplace_binary(name: &str, dst: &Tensor, src: &Tensor, ls: &Layout) -> Result<()> {
     let op = binary_op(name)?;
     gpu::inplace(
@@ -98,6 +109,9 @@ pub fn inplace_binary(name: &str, dst: &Tensor, src: &Tensor, ls: &Layout) -> Re
 }
 
 /// Sets every element of the GPU tensor `dst` to `value` (converted to its dtype).
+///
+/// It needs a CUDA device, so it has no runnable example: [`Tensor::fill_`]
+/// and [`Tensor::zero_`] call it for GPU tensors.
 pub fn fill_inplace(dst: &Tensor, value: Scalar) -> Result<()> {
     let (sf, si) = (value.to_element::<f64>(), value.to_element::<i64>());
     gpu::inplace_scalar((dst.storage(), dst.layout()), sf, si, Update::Assign)
@@ -105,6 +119,9 @@ pub fn fill_inplace(dst: &Tensor, value: Scalar) -> Result<()> {
 
 /// Copies `src` (any dtype, already on `dst`'s GPU, read through `ls`: its
 /// layout broadcast to `dst`'s shape) into `dst`'s memory, converting.
+///
+/// It needs a CUDA device, so it has no runnable example: [`Tensor::copy_`]
+/// calls it for GPU destinations.
 pub fn copy_inplace(dst: &Tensor, src: &Tensor, ls: &Layout) -> Result<()> {
     gpu::inplace(
         (dst.storage(), dst.layout()),
@@ -138,12 +155,18 @@ pub(crate) fn scalar_forward(name: &'static str, a: &Tensor, s: Scalar) -> Resul
 }
 
 /// A unary kernel over `a`, in `a`'s dtype.
+///
+/// It needs a CUDA device, so it has no runnable example: [`Tensor::try_neg`]
+/// and the elementwise ops of `ferrograd-ops` call it for GPU tensors.
 pub fn unary_forward(op: UnaryOp, a: &Tensor) -> Result<Tensor> {
     unary_forward_with(op, a, 0.0)
 }
 
 /// A unary kernel with its parameter (a slope, an exponent) over `a`, in
 /// `a`'s dtype.
+///
+/// It needs a CUDA device, so it has no runnable example: parameterised
+/// elementwise ops (a leaky slope, a power) call it for GPU tensors.
 pub fn unary_forward_with(op: UnaryOp, a: &Tensor, p: f64) -> Result<Tensor> {
     Ok(wrap(
         gpu::unary_with(op, (a.storage(), a.layout()), p)?,
