@@ -12,7 +12,8 @@
 //!
 //! glibc cannot keep buffers above 32 MiB that way (that is the highest mmap
 //! threshold it accepts), so storage keeps a few of them itself: when a
-//! storage of 32 MiB or more is dropped its memory goes into a small cache
+//! storage of 32 MiB or more is dropped, and outputs have asked for its size
+//! at least twice lately, its memory goes into a small cache
 //! (at most [`CACHE_MAX_BLOCKS`] blocks and [`CACHE_MAX_BYTES`] in all, the
 //! oldest given back first), and the next output of exactly that size and
 //! alignment reuses it, pages already mapped, instead of faulting in a fresh
@@ -89,40 +90,34 @@ pub(crate) fn fresh_vec<T>(n: usize) -> Vec<T> {
     out
 }
 
-/// Buffers from this size up are kept for reuse when freed.
+/// Buffers from this size up are kept for reuse when freed — those whose
+/// size outputs have asked for at least twice lately, so a buffer made once
+/// (a dataset, a loaded file) goes back to the OS when dropped.
 ///
 /// ```
 /// use ferrograd_storage::{cpu::{cached_bytes, CACHE_MIN_BYTES}, Storage};
 /// let before = cached_bytes();
 /// drop(Storage::from_vec(vec![0u8; CACHE_MIN_BYTES - 1])); // too small: freed at once
+/// drop(Storage::from_vec(vec![0u8; CACHE_MIN_BYTES])); // no output asked for this size: freed
 /// assert_eq!(cached_bytes(), before);
-/// drop(Storage::from_vec(vec![0u8; CACHE_MIN_BYTES])); // kept for the next output of its size
-/// if std::env::var_os("FERROGRAD_MALLOC_DEFAULTS").is_none() {
-///     assert_eq!(cached_bytes(), before + CACHE_MIN_BYTES);
-/// }
 /// ```
 pub const CACHE_MIN_BYTES: usize = 32 << 20;
 /// The most memory the cache of freed buffers holds.
 ///
 /// ```
-/// use ferrograd_storage::{cpu::{cached_bytes, CACHE_MAX_BYTES}, Storage};
-/// let before = cached_bytes();
-/// drop(Storage::from_vec(vec![0u8; CACHE_MAX_BYTES + 1])); // larger than the whole cache
-/// assert_eq!(cached_bytes(), before);
+/// use ferrograd_storage::cpu::{cached_bytes, CACHE_MAX_BYTES};
+/// assert!(cached_bytes() <= CACHE_MAX_BYTES);
 /// ```
 pub const CACHE_MAX_BYTES: usize = 256 << 20;
 /// The most buffers the cache holds.
 ///
 /// ```
-/// use ferrograd_storage::cpu::{cached_bytes, CACHE_MAX_BLOCKS, CACHE_MAX_BYTES, CACHE_MIN_BYTES};
-/// use ferrograd_storage::Storage;
-/// assert!((CACHE_MAX_BLOCKS + 2) * CACHE_MIN_BYTES <= CACHE_MAX_BYTES); // bytes would fit...
-/// for _ in 0..CACHE_MAX_BLOCKS + 2 {
-///     drop(Storage::from_vec(vec![0u8; CACHE_MIN_BYTES]));
-/// }
-/// assert!(cached_bytes() <= CACHE_MAX_BLOCKS * CACHE_MIN_BYTES); // ...the block count binds
+/// use ferrograd_storage::cpu::{CACHE_MAX_BLOCKS, CACHE_MAX_BYTES, CACHE_MIN_BYTES};
+/// assert!(CACHE_MAX_BLOCKS * CACHE_MIN_BYTES <= CACHE_MAX_BYTES);
 /// ```
 pub const CACHE_MAX_BLOCKS: usize = 4;
+/// How many recently asked-for large sizes the cache remembers.
+const ASKED_SIZES: usize = 8;
 
 /// A freed allocation the cache owns: address, size in bytes, alignment.
 struct Block {
@@ -131,26 +126,68 @@ struct Block {
     align: usize,
 }
 
-/// The freed large buffers, oldest first.
-static CACHE: Mutex<Vec<Block>> = Mutex::new(Vec::new());
-
-/// Removes and returns a cached block of exactly `bytes` and `align`.
-fn take_cached(bytes: usize, align: usize) -> Option<usize> {
-    if bytes < CACHE_MIN_BYTES {
-        return None;
-    }
-    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
-    let i = cache
-        .iter()
-        .position(|b| b.bytes == bytes && b.align == align)?;
-    Some(cache.remove(i).addr)
+/// The freed large buffers (oldest first) and the large sizes outputs asked
+/// for lately, with how often.
+struct Cache {
+    blocks: Vec<Block>,
+    asked: Vec<(usize, u32)>,
 }
 
-/// Gives `v`'s memory to the cache when it is large enough and fits
-/// (evicting the oldest blocks to make room); otherwise frees it.
+impl Cache {
+    /// Counts a request for `bytes`, forgetting the oldest size when full.
+    fn note_request(&mut self, bytes: usize) {
+        match self.asked.iter_mut().find(|(b, _)| *b == bytes) {
+            Some((_, count)) => *count = count.saturating_add(1),
+            None => {
+                if self.asked.len() == ASKED_SIZES {
+                    self.asked.remove(0);
+                }
+                self.asked.push((bytes, 1));
+            }
+        }
+    }
+
+    /// True when outputs asked for `bytes` at least twice lately.
+    fn recurs(&self, bytes: usize) -> bool {
+        self.asked
+            .iter()
+            .any(|&(b, count)| b == bytes && count >= 2)
+    }
+}
+
+static CACHE: Mutex<Cache> = Mutex::new(Cache {
+    blocks: Vec::new(),
+    asked: Vec::new(),
+});
+
+fn lock_cache() -> std::sync::MutexGuard<'static, Cache> {
+    CACHE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Notes a request for `bytes` and removes and returns a cached block of
+/// exactly `bytes` and `align`, if any.
+fn take_cached(bytes: usize, align: usize) -> Option<usize> {
+    if bytes < CACHE_MIN_BYTES || malloc_defaults() {
+        return None;
+    }
+    let mut cache = lock_cache();
+    cache.note_request(bytes);
+    let i = cache
+        .blocks
+        .iter()
+        .position(|b| b.bytes == bytes && b.align == align)?;
+    Some(cache.blocks.remove(i).addr)
+}
+
+/// Gives `v`'s memory to the cache when it is large, of a recurring size,
+/// and fits (evicting the oldest blocks to make room); otherwise frees it.
 pub(crate) fn recycle_vec<T>(v: Vec<T>) {
     let bytes = v.capacity() * std::mem::size_of::<T>();
     if !(CACHE_MIN_BYTES..=CACHE_MAX_BYTES).contains(&bytes) || malloc_defaults() {
+        return;
+    }
+    let mut cache = lock_cache();
+    if !cache.recurs(bytes) {
         return;
     }
     let mut v = std::mem::ManuallyDrop::new(v);
@@ -159,18 +196,15 @@ pub(crate) fn recycle_vec<T>(v: Vec<T>) {
         bytes,
         align: std::mem::align_of::<T>(),
     };
-    let evicted: Vec<Block> = {
-        let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
-        let mut evicted = Vec::new();
-        while !cache.is_empty()
-            && (cache.len() >= CACHE_MAX_BLOCKS
-                || cache.iter().map(|b| b.bytes).sum::<usize>() + bytes > CACHE_MAX_BYTES)
-        {
-            evicted.push(cache.remove(0));
-        }
-        cache.push(block);
-        evicted
-    };
+    let mut evicted = Vec::new();
+    while !cache.blocks.is_empty()
+        && (cache.blocks.len() >= CACHE_MAX_BLOCKS
+            || cache.blocks.iter().map(|b| b.bytes).sum::<usize>() + bytes > CACHE_MAX_BYTES)
+    {
+        evicted.push(cache.blocks.remove(0));
+    }
+    cache.blocks.push(block);
+    drop(cache);
     for b in evicted {
         // SAFETY: the block came from a vector's allocation with exactly this
         // size and alignment and the cache owned it alone.
@@ -190,12 +224,7 @@ pub(crate) fn recycle_vec<T>(v: Vec<T>) {
 /// assert!(cached_bytes() <= CACHE_MAX_BYTES);
 /// ```
 pub fn cached_bytes() -> usize {
-    CACHE
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .iter()
-        .map(|b| b.bytes)
-        .sum()
+    lock_cache().blocks.iter().map(|b| b.bytes).sum()
 }
 
 /// Asks Linux to back the whole pages of `[start, start + len)` with huge
@@ -239,6 +268,12 @@ mod tests {
     #[test]
     fn a_freed_large_buffer_is_reused_for_the_next_one_of_its_size() {
         let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        // Asked for once: a one-off size is freed, not kept.
+        let once: Vec<f32> = fresh_vec(N);
+        let before = cached_bytes();
+        recycle_vec(once);
+        assert_eq!(cached_bytes(), before);
+        // Asked for again: now it recurs, and its buffer is kept.
         let mut v: Vec<f32> = fresh_vec(N);
         v.resize(N, 1.5);
         let addr = v.as_ptr() as usize;
@@ -263,7 +298,7 @@ mod tests {
             let blocks: Vec<Vec<f64>> = (0..3).map(|_| fresh_vec(n)).collect();
             blocks.into_iter().for_each(recycle_vec);
             assert!(cached_bytes() <= CACHE_MAX_BYTES);
-            assert!(CACHE.lock().unwrap().len() <= CACHE_MAX_BLOCKS);
+            assert!(lock_cache().blocks.len() <= CACHE_MAX_BLOCKS);
         }
         // Small buffers are never cached.
         let before = cached_bytes();
