@@ -10,6 +10,19 @@ use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 /// A GPU's context, stream, cuBLAS handle and compiled kernels.
+///
+/// ```
+/// use ferrograd_cuda::backend::backend;
+/// match backend(0) {
+///     // Created once per GPU, then shared by every call.
+///     Ok(b) => {
+///         assert!(std::sync::Arc::ptr_eq(&b, &backend(0)?));
+///         assert_eq!(format!("{b:?}"), "Backend(cuda:0)");
+///     }
+///     Err(e) => assert!(e.to_string().starts_with("CUDA is not available: ")),
+/// }
+/// # Ok::<(), ferrograd_storage::Error>(())
+/// ```
 pub struct Backend {
     ordinal: usize,
     stream: Arc<CudaStream>,
@@ -24,6 +37,11 @@ impl std::fmt::Debug for Backend {
 }
 
 /// An [`Error::Cuda`] for a failed driver, NVRTC or cuBLAS call.
+///
+/// ```
+/// let e = ferrograd_cuda::backend::cuda_error("copying to host", "out of memory");
+/// assert_eq!(e.to_string(), "CUDA error in copying to host: out of memory");
+/// ```
 pub fn cuda_error(context: impl Into<String>, e: impl std::fmt::Display) -> Error {
     Error::Cuda {
         context: context.into(),
@@ -67,16 +85,44 @@ pub fn backend(ordinal: usize) -> Result<Arc<Backend>> {
 
 impl Backend {
     /// The device ordinal.
+    ///
+    /// ```
+    /// match ferrograd_cuda::backend::backend(0) {
+    ///     Ok(b) => assert_eq!(b.ordinal(), 0),
+    ///     Err(e) => assert!(e.to_string().starts_with("CUDA is not available: ")),
+    /// }
+    /// ```
     pub fn ordinal(&self) -> usize {
         self.ordinal
     }
 
     /// The stream ferrograd's work on this GPU is queued on.
+    ///
+    /// ```
+    /// use ferrograd_cuda::backend::backend;
+    /// match backend(0) {
+    ///     // Every op on GPU 0 is queued on this one stream.
+    ///     Ok(b) => assert!(std::sync::Arc::ptr_eq(b.stream(), backend(0)?.stream())),
+    ///     Err(e) => assert!(e.to_string().starts_with("CUDA is not available: ")),
+    /// }
+    /// # Ok::<(), ferrograd_storage::Error>(())
+    /// ```
     pub fn stream(&self) -> &Arc<CudaStream> {
         &self.stream
     }
 
-    /// The cuBLAS handle (the library is loaded at first use).
+    /// The cuBLAS handle (the library is loaded at first use). Fails with
+    /// [`Error::CudaNotAvailable`] when libcublas is missing.
+    ///
+    /// ```
+    /// use ferrograd_cuda::backend::backend;
+    /// match backend(0).and_then(|b| Ok((b.blas()?, b))) {
+    ///     // Created once, then the same handle every time.
+    ///     Ok((h, b)) => assert!(std::sync::Arc::ptr_eq(&h, &b.blas()?)),
+    ///     Err(e) => assert!(e.to_string().starts_with("CUDA is not available: ")),
+    /// }
+    /// # Ok::<(), ferrograd_storage::Error>(())
+    /// ```
     pub fn blas(&self) -> Result<Arc<CudaBlas>> {
         self.blas
             .get_or_init(|| {
@@ -93,6 +139,17 @@ impl Backend {
     }
 
     /// The kernel `name`, compiling `source()` with NVRTC on first use.
+    /// Fails with [`Error::CudaNotAvailable`] when libnvrtc is missing.
+    ///
+    /// ```
+    /// use ferrograd_cuda::backend::backend;
+    /// let src = || "extern \"C\" __global__ void doc_nop() {}".to_string();
+    /// match backend(0).and_then(|b| Ok((b.kernel("doc_nop", src)?, b))) {
+    ///     // Cached by name: the second call compiles nothing.
+    ///     Ok((_, b)) => assert!(b.kernel("doc_nop", || unreachable!()).is_ok()),
+    ///     Err(e) => assert!(e.to_string().starts_with("CUDA is not available: ")),
+    /// }
+    /// ```
     pub fn kernel(&self, name: &str, source: impl FnOnce() -> String) -> Result<CudaFunction> {
         let mut cache = self.kernels.lock();
         if let Some(f) = cache.get(name) {

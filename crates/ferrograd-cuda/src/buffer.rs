@@ -14,6 +14,20 @@ use std::sync::Arc;
 
 /// A typed block of memory on one GPU, freed when the last storage holding
 /// it is dropped.
+///
+/// ```
+/// use ferrograd_cuda::{upload, CudaBuffer};
+/// use ferrograd_storage::{CpuBuffer, DType, DeviceBuffer};
+/// match upload(&CpuBuffer::F32(vec![1.0, 2.0]), 0) {
+///     Ok(s) => {
+///         let buf = CudaBuffer::of(&s)?;
+///         assert_eq!((buf.dtype(), buf.len()), (DType::F32, 2));
+///         assert_eq!(format!("{buf:?}"), "CudaBuffer(cuda:0, float32, 2 elements)");
+///     }
+///     Err(e) => assert!(e.to_string().starts_with("CUDA is not available: ")),
+/// }
+/// # Ok::<(), ferrograd_storage::Error>(())
+/// ```
 pub struct CudaBuffer {
     bytes: CudaSlice<u8>,
     dtype: DType,
@@ -52,6 +66,14 @@ impl CudaBuffer {
 
     /// The device memory of `storage`; an error for host memory or for
     /// device memory of another backend.
+    ///
+    /// ```
+    /// use ferrograd_cuda::CudaBuffer;
+    /// use ferrograd_storage::{CpuBuffer, Storage};
+    /// let host = Storage::new(CpuBuffer::F32(vec![1.0]));
+    /// let e = CudaBuffer::of(&host).unwrap_err().to_string();
+    /// assert!(e.contains("is not ferrograd-cuda device memory"), "{e}");
+    /// ```
     pub fn of(storage: &Storage) -> Result<&CudaBuffer> {
         storage
             .device_buffer()
@@ -68,6 +90,16 @@ impl CudaBuffer {
     }
 
     /// The untyped device memory.
+    ///
+    /// ```
+    /// use ferrograd_cuda::{upload, CudaBuffer};
+    /// use ferrograd_storage::CpuBuffer;
+    /// match upload(&CpuBuffer::I64(vec![1, 2, 3]), 0) {
+    ///     Ok(s) => assert_eq!(CudaBuffer::of(&s)?.bytes().len(), 3 * 8),
+    ///     Err(e) => assert!(e.to_string().starts_with("CUDA is not available: ")),
+    /// }
+    /// # Ok::<(), ferrograd_storage::Error>(())
+    /// ```
     pub fn bytes(&self) -> &CudaSlice<u8> {
         &self.bytes
     }
@@ -77,11 +109,25 @@ impl CudaBuffer {
     }
 
     /// The backend of the GPU holding the memory.
+    ///
+    /// ```
+    /// use ferrograd_cuda::{upload, CudaBuffer};
+    /// use ferrograd_storage::CpuBuffer;
+    /// match upload(&CpuBuffer::U8(vec![7]), 0) {
+    ///     Ok(s) => assert_eq!(CudaBuffer::of(&s)?.backend().ordinal(), 0),
+    ///     Err(e) => assert!(e.to_string().starts_with("CUDA is not available: ")),
+    /// }
+    /// # Ok::<(), ferrograd_storage::Error>(())
+    /// ```
     pub fn backend(&self) -> &Arc<Backend> {
         &self.backend
     }
 
     /// Wraps the buffer in a storage.
+    ///
+    /// Only this crate creates `CudaBuffer`s, and it hands them out already
+    /// wrapped (by [`upload`] and every kernel), so there is no example:
+    /// outside code reaches a buffer through [`CudaBuffer::of`], by reference.
     pub fn into_storage(self) -> Storage {
         Storage::from_device(Arc::new(self))
     }
@@ -154,6 +200,20 @@ pub fn upload(host: &CpuBuffer, ordinal: usize) -> Result<Storage> {
 
 /// The elements of the view `layout` of a device `storage`, row-major, on
 /// the host (a strided view is first made contiguous on the device).
+///
+/// ```
+/// use ferrograd_cuda::{download, upload};
+/// use ferrograd_storage::{CpuBuffer, Layout};
+/// match upload(&CpuBuffer::I32(vec![1, 2, 3, 4, 5, 6]), 0) {
+///     // The transpose of a [2, 3] buffer, read row-major.
+///     Ok(s) => {
+///         let t = Layout::contiguous(&[2, 3]).transpose(0, 1);
+///         assert_eq!(download(&s, &t)?, CpuBuffer::I32(vec![1, 4, 2, 5, 3, 6]));
+///     }
+///     Err(e) => assert!(e.to_string().starts_with("CUDA is not available: ")),
+/// }
+/// # Ok::<(), ferrograd_storage::Error>(())
+/// ```
 pub fn download(storage: &Storage, layout: &Layout) -> Result<CpuBuffer> {
     if is_dense(layout, storage.len()) {
         return storage.to_host();

@@ -13,6 +13,16 @@ use ferrograd_storage::{DType, Result, Storage};
 
 /// The sizes of a windowed op over an `[n, c, h, w]` input with `kh × kw`
 /// windows giving an `oh × ow` output per plane.
+///
+/// ```
+/// use ferrograd_cuda::Windows2d;
+/// // A 3×3 convolution over one 4×4 plane, padded by 1: a 4×4 output.
+/// let g = Windows2d { n: 1, c: 1, h: 4, w: 4, kh: 3, kw: 3, oh: 4, ow: 4,
+///     stride: [1, 1], padding: [1, 1], dilation: [1, 1] };
+/// let side = |i: i64, k: i64, d: usize| (i + 2 * g.padding[d] - g.dilation[d] * (k - 1) - 1) / g.stride[d] + 1;
+/// assert_eq!((side(g.h, g.kh, 0), side(g.w, g.kw, 1)), (g.oh, g.ow));
+/// assert_eq!(g.cols_len(), 9 * 16); // 9 taps for each of the 16 outputs
+/// ```
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Windows2d {
@@ -48,11 +58,25 @@ const WINDOWS_C: &str = "struct Windows2d { long long n, c, h, w, kh, kw, oh, ow
 
 impl Windows2d {
     /// The number of elements of the columns: `n · c·kh·kw · oh·ow`.
+    ///
+    /// ```
+    /// use ferrograd_cuda::Windows2d;
+    /// let g = Windows2d { n: 2, c: 3, h: 4, w: 4, kh: 3, kw: 3, oh: 2, ow: 2,
+    ///     stride: [1, 1], padding: [0, 0], dilation: [1, 1] };
+    /// assert_eq!(g.cols_len(), 2 * (3 * 3 * 3) * (2 * 2));
+    /// ```
     pub fn cols_len(&self) -> usize {
         (self.n * self.c * self.kh * self.kw * self.oh * self.ow) as usize
     }
 
     /// The number of elements of the input: `n · c · h · w`.
+    ///
+    /// ```
+    /// use ferrograd_cuda::Windows2d;
+    /// let g = Windows2d { n: 2, c: 3, h: 4, w: 5, kh: 3, kw: 3, oh: 2, ow: 3,
+    ///     stride: [1, 1], padding: [0, 0], dilation: [1, 1] };
+    /// assert_eq!(g.input_len(), 2 * 3 * 4 * 5);
+    /// ```
     pub fn input_len(&self) -> usize {
         (self.n * self.c * self.h * self.w) as usize
     }
@@ -184,6 +208,23 @@ pub fn im2col(input: View<'_>, g: &Windows2d, pad: f64) -> Result<Storage> {
 }
 
 /// The adjoint of [`im2col`]: dense columns summed back onto an NCHW input.
+///
+/// ```
+/// use ferrograd_cuda::{col2im, download, upload, Windows2d};
+/// use ferrograd_storage::{CpuBuffer, Layout};
+/// // im2col's example run backwards: row 0 holds only padded taps, row 1
+/// // the taps of input column 0.
+/// let g = Windows2d { n: 1, c: 1, h: 2, w: 2, kh: 1, kw: 2, oh: 2, ow: 1,
+///     stride: [1, 1], padding: [0, 1], dilation: [1, 1] };
+/// match upload(&CpuBuffer::F32(vec![1.0, 2.0, 3.0, 4.0]), 0) {
+///     Ok(cols) => {
+///         let x = col2im((&cols, &Layout::contiguous(&[1, 2, 2])), &g)?;
+///         assert_eq!(download(&x, &Layout::contiguous(&[4]))?, CpuBuffer::F32(vec![3.0, 0.0, 4.0, 0.0]));
+///     }
+///     Err(e) => assert!(e.to_string().starts_with("CUDA is not available: ")),
+/// }
+/// # Ok::<(), ferrograd_storage::Error>(())
+/// ```
 pub fn col2im(cols: View<'_>, g: &Windows2d) -> Result<Storage> {
     check("col2im", cols, g.cols_len())?;
     let dtype = cols.0.dtype();

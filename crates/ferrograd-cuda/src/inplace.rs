@@ -13,6 +13,21 @@ use cudarc::driver::PushKernelArg;
 use ferrograd_storage::{DType, Error, Layout, Result};
 
 /// What an in-place kernel writes at each element of the destination.
+///
+/// ```
+/// use ferrograd_cuda::{download, inplace, upload, Update};
+/// use ferrograd_storage::{CpuBuffer, Layout};
+/// let (d, s) = (CpuBuffer::F32(vec![0.0; 3]), CpuBuffer::I64(vec![1, -2, 3]));
+/// match (upload(&d, 0), upload(&s, 0)) {
+///     (Ok(d), Ok(s)) => {
+///         let l = Layout::contiguous(&[3]);
+///         inplace((&d, &l), (&s, &l), Update::Assign)?; // copy_, converting
+///         assert_eq!(download(&d, &l)?, CpuBuffer::F32(vec![1.0, -2.0, 3.0]));
+///     }
+///     (Err(e), _) | (_, Err(e)) => assert!(e.to_string().starts_with("CUDA is not available: ")),
+/// }
+/// # Ok::<(), ferrograd_storage::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Update {
     /// `dst = src` (converted to the destination's dtype).
@@ -150,6 +165,21 @@ pub fn inplace((d, ld): View<'_>, (s, ls): View<'_>, update: Update) -> Result<(
 
 /// Writes `update(dst, s)` for a scalar `s` (`sf` for float destinations,
 /// `si` for the others) into `dst`'s memory: `fill_` and `add_(2.0)`.
+///
+/// ```
+/// use ferrograd_cuda::{download, inplace_scalar, upload, BinaryOp, Update};
+/// use ferrograd_storage::{CpuBuffer, Layout};
+/// match upload(&CpuBuffer::I32(vec![1, 2, 3, 4]), 0) {
+///     Ok(d) => {
+///         // d[:, 1] *= 10 on a [2, 2] buffer (`si` for an integer dtype).
+///         let col = Layout::contiguous(&[2, 2]).narrow(1, 1, 1)?;
+///         inplace_scalar((&d, &col), 0.0, 10, Update::Apply(BinaryOp::Mul))?;
+///         assert_eq!(download(&d, &Layout::contiguous(&[4]))?, CpuBuffer::I32(vec![1, 20, 3, 40]));
+///     }
+///     Err(e) => assert!(e.to_string().starts_with("CUDA is not available: ")),
+/// }
+/// # Ok::<(), ferrograd_storage::Error>(())
+/// ```
 pub fn inplace_scalar((d, ld): View<'_>, sf: f64, si: i64, update: Update) -> Result<()> {
     check_no_internal_overlap(ld)?;
     let td = d.dtype();

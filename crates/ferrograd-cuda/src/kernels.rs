@@ -14,13 +14,41 @@ use ferrograd_storage::{DType, Device, Error, Layout, Result, Storage};
 use std::sync::Arc;
 
 /// The most dimensions a GPU kernel indexes.
+///
+/// ```
+/// use ferrograd_cuda::{inplace_scalar, kernels::MAX_DIMS, Update};
+/// use ferrograd_storage::{CpuBuffer, Layout, Storage};
+/// // Refused from the layout alone, before any device work.
+/// let (s, l) = (Storage::new(CpuBuffer::F32(vec![0.0])), Layout::contiguous(&[1; MAX_DIMS + 1]));
+/// let e = inplace_scalar((&s, &l), 1.0, 1, Update::Assign).unwrap_err().to_string();
+/// assert!(e.contains("tensors of at most 8 dimensions are supported on the GPU, got 9"), "{e}");
+/// ```
 pub const MAX_DIMS: usize = 8;
 pub(crate) const THREADS: u32 = 256;
 
 /// A tensor view as an op reads it: the storage and the layout to read.
+/// The storage must be this crate's device memory:
+///
+/// ```
+/// use ferrograd_cuda::{kernels::View, unary, UnaryOp};
+/// use ferrograd_storage::{CpuBuffer, Layout, Storage};
+/// let (s, l) = (Storage::new(CpuBuffer::F32(vec![1.0, 2.0])), Layout::contiguous(&[2]));
+/// let host: View<'_> = (&s, &l);
+/// let e = unary(UnaryOp::Neg, host).unwrap_err().to_string();
+/// assert!(e.contains("move it with .to_device(...) first"), "{e}");
+/// ```
 pub type View<'a> = (&'a Storage, &'a Layout);
 
-/// Elementwise binary ops.
+/// Elementwise binary ops, refused on the dtypes PyTorch refuses (before
+/// any device work):
+///
+/// ```
+/// use ferrograd_cuda::{binary, BinaryOp};
+/// use ferrograd_storage::{CpuBuffer, Layout, Storage};
+/// let (s, l) = (Storage::new(CpuBuffer::Bool(vec![true])), Layout::contiguous(&[1]));
+/// let e = binary(BinaryOp::Sub, (&s, &l), (&s, &l)).unwrap_err().to_string();
+/// assert!(e.starts_with("sub is not implemented for dtype bool."), "{e}");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BinaryOp {
     /// `a + b` (`a || b` on bools).
@@ -37,6 +65,12 @@ pub enum BinaryOp {
 
 impl BinaryOp {
     /// The op's name in its kernels' names.
+    ///
+    /// ```
+    /// use ferrograd_cuda::BinaryOp;
+    /// assert_eq!(BinaryOp::Mul.name(), "mul");
+    /// assert_eq!(BinaryOp::Eq.name(), "eq");
+    /// ```
     pub fn name(self) -> &'static str {
         match self {
             BinaryOp::Add => "add",
@@ -62,8 +96,17 @@ impl BinaryOp {
     }
 }
 
-/// Elementwise unary ops (the float-only ones refuse other dtypes). The
-/// parametrised ones read their parameter `p` from [`unary_with`].
+/// Elementwise unary ops (the float-only ones refuse other dtypes, before
+/// any device work). The parametrised ones read their parameter `p` from
+/// [`unary_with`].
+///
+/// ```
+/// use ferrograd_cuda::{unary, UnaryOp};
+/// use ferrograd_storage::{CpuBuffer, Layout, Storage};
+/// let (s, l) = (Storage::new(CpuBuffer::I64(vec![1])), Layout::contiguous(&[1]));
+/// let e = unary(UnaryOp::Exp, (&s, &l)).unwrap_err().to_string();
+/// assert!(e.starts_with("exp is not implemented for dtype int64."), "{e}");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UnaryOp {
     /// `-x`.
@@ -110,6 +153,12 @@ pub enum UnaryOp {
 
 impl UnaryOp {
     /// The op's name in its kernels' names.
+    ///
+    /// ```
+    /// use ferrograd_cuda::UnaryOp;
+    /// assert_eq!(UnaryOp::GeluTanh.name(), "gelu_tanh");
+    /// assert_eq!(UnaryOp::LeakyReluGrad.name(), "leaky_relu_grad");
+    /// ```
     pub fn name(self) -> &'static str {
         match self {
             UnaryOp::Neg => "neg",
@@ -356,6 +405,21 @@ pub(crate) fn refused(op: &'static str, dtype: DType, hint: &str) -> Error {
 
 /// `a op b` over `a`'s layout; both layouts already broadcast to one shape
 /// and both storages of one dtype. The result is contiguous.
+///
+/// ```
+/// use ferrograd_cuda::{binary, download, upload, BinaryOp};
+/// use ferrograd_storage::{CpuBuffer, Layout};
+/// let (a, b) = (CpuBuffer::F32(vec![1.0, 2.0, 3.0, 4.0]), CpuBuffer::F32(vec![10.0, 20.0]));
+/// match (upload(&a, 0), upload(&b, 0)) {
+///     (Ok(a), Ok(b)) => {
+///         let (la, lb) = (Layout::contiguous(&[2, 2]), Layout::contiguous(&[1, 2]).broadcast_to(&[2, 2])?);
+///         let c = binary(BinaryOp::Add, (&a, &la), (&b, &lb))?; // b added to each row
+///         assert_eq!(download(&c, &la)?, CpuBuffer::F32(vec![11.0, 22.0, 13.0, 24.0]));
+///     }
+///     (Err(e), _) | (_, Err(e)) => assert!(e.to_string().starts_with("CUDA is not available: ")),
+/// }
+/// # Ok::<(), ferrograd_storage::Error>(())
+/// ```
 pub fn binary(op: BinaryOp, a: View<'_>, b: View<'_>) -> Result<Storage> {
     let dtype = a.0.dtype();
     let hint = "Use logical ops on bool tensors, or convert first with .long() or .float().";
@@ -368,6 +432,20 @@ pub fn binary(op: BinaryOp, a: View<'_>, b: View<'_>) -> Result<Storage> {
 
 /// `a op s` for a scalar `s` (given as `f64` for float dtypes and `i64` for
 /// the others), in `a`'s dtype.
+///
+/// ```
+/// use ferrograd_cuda::{download, scalar, upload, BinaryOp};
+/// use ferrograd_storage::{CpuBuffer, Layout};
+/// match upload(&CpuBuffer::I64(vec![1, 2, 3]), 0) {
+///     Ok(a) => {
+///         let l = Layout::contiguous(&[3]);
+///         let c = scalar(BinaryOp::Mul, (&a, &l), 0.0, 3)?; // int64: `si` is used
+///         assert_eq!(download(&c, &l)?, CpuBuffer::I64(vec![3, 6, 9]));
+///     }
+///     Err(e) => assert!(e.to_string().starts_with("CUDA is not available: ")),
+/// }
+/// # Ok::<(), ferrograd_storage::Error>(())
+/// ```
 pub fn scalar(op: BinaryOp, a: View<'_>, sf: f64, si: i64) -> Result<Storage> {
     let dtype = a.0.dtype();
     let expr = op
@@ -384,6 +462,20 @@ pub fn scalar(op: BinaryOp, a: View<'_>, sf: f64, si: i64) -> Result<Storage> {
 }
 
 /// A unary op elementwise, in `a`'s dtype.
+///
+/// ```
+/// use ferrograd_cuda::{download, unary, upload, UnaryOp};
+/// use ferrograd_storage::{CpuBuffer, Layout};
+/// match upload(&CpuBuffer::F32(vec![-1.0, 0.0, 2.0]), 0) {
+///     Ok(a) => {
+///         let l = Layout::contiguous(&[3]);
+///         let r = unary(UnaryOp::Relu, (&a, &l))?;
+///         assert_eq!(download(&r, &l)?, CpuBuffer::F32(vec![0.0, 0.0, 2.0]));
+///     }
+///     Err(e) => assert!(e.to_string().starts_with("CUDA is not available: ")),
+/// }
+/// # Ok::<(), ferrograd_storage::Error>(())
+/// ```
 pub fn unary(op: UnaryOp, a: View<'_>) -> Result<Storage> {
     unary_with(op, a, 0.0)
 }
@@ -391,6 +483,20 @@ pub fn unary(op: UnaryOp, a: View<'_>) -> Result<Storage> {
 /// A unary op elementwise with its parameter `p` (the slope of
 /// [`UnaryOp::LeakyRelu`], the exponent of [`UnaryOp::Pow`]; ignored by the
 /// others), in `a`'s dtype.
+///
+/// ```
+/// use ferrograd_cuda::{download, unary_with, upload, UnaryOp};
+/// use ferrograd_storage::{CpuBuffer, Layout};
+/// match upload(&CpuBuffer::F64(vec![-2.0, 3.0]), 0) {
+///     Ok(a) => {
+///         let l = Layout::contiguous(&[2]);
+///         let r = unary_with(UnaryOp::LeakyRelu, (&a, &l), 0.5)?; // slope 0.5
+///         assert_eq!(download(&r, &l)?, CpuBuffer::F64(vec![-1.0, 3.0]));
+///     }
+///     Err(e) => assert!(e.to_string().starts_with("CUDA is not available: ")),
+/// }
+/// # Ok::<(), ferrograd_storage::Error>(())
+/// ```
 pub fn unary_with(op: UnaryOp, a: View<'_>, p: f64) -> Result<Storage> {
     let dtype = a.0.dtype();
     let expr = op
@@ -402,6 +508,20 @@ pub fn unary_with(op: UnaryOp, a: View<'_>, p: f64) -> Result<Storage> {
 
 /// A contiguous copy of the view, converted to `dtype` (C's conversions:
 /// floats truncate toward zero into integers, nonzero is `true`).
+///
+/// ```
+/// use ferrograd_cuda::{cast, download, upload};
+/// use ferrograd_storage::{CpuBuffer, DType, Layout};
+/// match upload(&CpuBuffer::F32(vec![1.5, -1.5, 0.0]), 0) {
+///     Ok(a) => {
+///         let l = Layout::contiguous(&[3]);
+///         assert_eq!(download(&cast((&a, &l), DType::I64)?, &l)?, CpuBuffer::I64(vec![1, -1, 0]));
+///         assert_eq!(download(&cast((&a, &l), DType::Bool)?, &l)?, CpuBuffer::Bool(vec![true, true, false]));
+///     }
+///     Err(e) => assert!(e.to_string().starts_with("CUDA is not available: ")),
+/// }
+/// # Ok::<(), ferrograd_storage::Error>(())
+/// ```
 pub fn cast(a: View<'_>, dtype: DType) -> Result<Storage> {
     let name = format!("cast_{}_{}", a.0.dtype().name(), dtype.name());
     let expr = if dtype == DType::Bool { "x != 0" } else { "x" };
@@ -409,7 +529,19 @@ pub fn cast(a: View<'_>, dtype: DType) -> Result<Storage> {
 }
 
 /// `len` elements of `dtype` on `device`, all equal to the scalar (`sf` for
-/// float dtypes, `si` otherwise).
+/// float dtypes, `si` otherwise); an error for [`Device::Cpu`].
+///
+/// ```
+/// use ferrograd_cuda::{download, fill};
+/// use ferrograd_storage::{CpuBuffer, DType, Device, Layout};
+/// let e = fill(Device::Cpu, DType::F32, 3, 0.5, 0).unwrap_err().to_string();
+/// assert!(e.contains("expected a CUDA device"), "{e}");
+/// match fill(Device::Cuda(0), DType::F32, 3, 0.5, 0) {
+///     Ok(s) => assert_eq!(download(&s, &Layout::contiguous(&[3]))?, CpuBuffer::F32(vec![0.5; 3])),
+///     Err(e) => assert!(e.to_string().starts_with("CUDA is not available: ")),
+/// }
+/// # Ok::<(), ferrograd_storage::Error>(())
+/// ```
 pub fn fill(device: Device, dtype: DType, len: usize, sf: f64, si: i64) -> Result<Storage> {
     let Device::Cuda(ordinal) = device else {
         return Err(Error::invalid("cuda fill", "expected a CUDA device"));
@@ -566,6 +698,19 @@ pub(crate) fn reduce_grid(nout: usize) -> LaunchConfig {
 /// The sum over `dims` (sorted, distinct, in range) of the view, as a
 /// contiguous buffer of the kept dims in order. Floats keep their dtype;
 /// integers and bools sum to `i64`, as on the CPU.
+///
+/// ```
+/// use ferrograd_cuda::{download, sum_dims, upload};
+/// use ferrograd_storage::{CpuBuffer, Layout};
+/// match upload(&CpuBuffer::I32(vec![1, 2, 3, 4, 5, 6]), 0) {
+///     Ok(a) => {
+///         let s = sum_dims((&a, &Layout::contiguous(&[2, 3])), &[0])?; // column sums
+///         assert_eq!(download(&s, &Layout::contiguous(&[3]))?, CpuBuffer::I64(vec![5, 7, 9]));
+///     }
+///     Err(e) => assert!(e.to_string().starts_with("CUDA is not available: ")),
+/// }
+/// # Ok::<(), ferrograd_storage::Error>(())
+/// ```
 pub fn sum_dims((a, la): View<'_>, dims: &[usize]) -> Result<Storage> {
     let (m, nout) = reduction(la, dims)?;
     let ta = a.dtype();

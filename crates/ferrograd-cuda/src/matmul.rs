@@ -10,6 +10,16 @@ use cudarc::cublas::{sys::cublasOperation_t, Gemm, GemmConfig, StridedBatchedCon
 use ferrograd_storage::{DType, Error, Result, Storage};
 
 /// The dims of a batched product: `batch` products of `[m, k]·[k, n]`.
+/// [`matmul`] checks them against the operands before any device work:
+///
+/// ```
+/// use ferrograd_cuda::{matmul, MatmulDims};
+/// use ferrograd_storage::{CpuBuffer, Layout, Storage};
+/// let (a, l) = (Storage::new(CpuBuffer::F32(vec![0.0; 6])), Layout::contiguous(&[2, 3]));
+/// let dims = MatmulDims { batch: 2, m: 2, k: 3, n: 2 }; // wants 12 elements each
+/// let e = matmul((&a, &l), (&a, &l), dims).unwrap_err().to_string();
+/// assert!(e.contains("expected 2 products of [2, 3] and [3, 2]"), "{e}");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MatmulDims {
     /// Number of independent products.
@@ -34,6 +44,21 @@ fn dense((s, l): View<'_>) -> Result<Storage> {
 
 /// `C[b] = A[b]·B[b]` for row-major `A: [batch, m, k]`, `B: [batch, k, n]`
 /// (any layouts: strided views are made dense first); `C: [batch, m, n]`.
+///
+/// ```
+/// use ferrograd_cuda::{download, matmul, upload, MatmulDims};
+/// use ferrograd_storage::{CpuBuffer, Layout};
+/// let (a, b) = (CpuBuffer::F32(vec![1.0, 2.0, 3.0, 4.0]), CpuBuffer::F32(vec![5.0, 6.0, 7.0, 8.0]));
+/// match (upload(&a, 0), upload(&b, 0)) {
+///     (Ok(a), Ok(b)) => {
+///         let l = Layout::contiguous(&[2, 2]);
+///         let c = matmul((&a, &l), (&b, &l), MatmulDims { batch: 1, m: 2, k: 2, n: 2 })?;
+///         assert_eq!(download(&c, &l)?, CpuBuffer::F32(vec![19.0, 22.0, 43.0, 50.0]));
+///     }
+///     (Err(e), _) | (_, Err(e)) => assert!(e.to_string().starts_with("CUDA is not available: ")),
+/// }
+/// # Ok::<(), ferrograd_storage::Error>(())
+/// ```
 pub fn matmul(a: View<'_>, b: View<'_>, dims: MatmulDims) -> Result<Storage> {
     let dtype = a.0.dtype();
     if b.0.dtype() != dtype {

@@ -10,6 +10,21 @@ use ferrograd_storage::{DType, Result, Storage};
 
 /// The extents of a one-hot tensor `[outer, classes, inner]` whose indices
 /// are `[outer, inner]`.
+///
+/// ```
+/// use ferrograd_cuda::{download, one_hot, upload, OneHotDims};
+/// use ferrograd_storage::{CpuBuffer, DType, Layout};
+/// // Classes along dim 0 of a [3, 2] result: one column per index.
+/// let dims = OneHotDims { outer: 1, classes: 3, inner: 2 };
+/// match upload(&CpuBuffer::I64(vec![1, 2]), 0) {
+///     Ok(idx) => {
+///         let hot = one_hot((&idx, &Layout::contiguous(&[2])), dims, DType::I64, -100)?;
+///         assert_eq!(download(&hot, &Layout::contiguous(&[6]))?, CpuBuffer::I64(vec![0, 0, 1, 0, 0, 1]));
+///     }
+///     Err(e) => assert!(e.to_string().starts_with("CUDA is not available: ")),
+/// }
+/// # Ok::<(), ferrograd_storage::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OneHotDims {
     /// Product of the dims before the class dim.

@@ -13,6 +13,21 @@ use ferrograd_storage::{DType, Result, Storage};
 
 /// The extents of a pick: `outer` blocks of `rows` slices of `inner`
 /// elements in the source, `picks` slices per block in the result.
+///
+/// ```
+/// use ferrograd_cuda::{download, take, upload, Picks};
+/// use ferrograd_storage::{CpuBuffer, Layout};
+/// // Columns 2 and 0 of a [2, 3] matrix: 2 blocks (rows) of 3 one-element slices.
+/// let p = Picks { outer: 2, rows: 3, picks: 2, inner: 1 };
+/// match (upload(&CpuBuffer::I32(vec![1, 2, 3, 4, 5, 6]), 0), upload(&CpuBuffer::I64(vec![2, 0]), 0)) {
+///     (Ok(s), Ok(i)) => {
+///         let out = take((&s, &Layout::contiguous(&[2, 3])), (&i, &Layout::contiguous(&[2])), p)?;
+///         assert_eq!(download(&out, &Layout::contiguous(&[4]))?, CpuBuffer::I32(vec![3, 1, 6, 4]));
+///     }
+///     (Err(e), _) | (_, Err(e)) => assert!(e.to_string().starts_with("CUDA is not available: ")),
+/// }
+/// # Ok::<(), ferrograd_storage::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Picks {
     /// Product of the dims before the picked dim.
@@ -123,6 +138,21 @@ pub fn take(src: View<'_>, idx: View<'_>, p: Picks) -> Result<Storage> {
 
 /// The adjoint of [`take`]: a dense `[outer, picks, inner]` buffer summed
 /// back onto `[outer, rows, inner]` (zeros where no index points).
+///
+/// ```
+/// use ferrograd_cuda::{download, put_sum, upload, Picks};
+/// use ferrograd_storage::{CpuBuffer, Layout};
+/// let p = Picks { outer: 1, rows: 3, picks: 3, inner: 1 };
+/// match (upload(&CpuBuffer::F32(vec![1.0, 2.0, 3.0]), 0), upload(&CpuBuffer::I64(vec![2, 0, 2]), 0)) {
+///     (Ok(g), Ok(i)) => {
+///         let l = Layout::contiguous(&[3]);
+///         // Row 0 gets g[1], row 1 nothing, row 2 g[0] + g[2].
+///         assert_eq!(download(&put_sum((&g, &l), (&i, &l), p)?, &l)?, CpuBuffer::F32(vec![2.0, 0.0, 4.0]));
+///     }
+///     (Err(e), _) | (_, Err(e)) => assert!(e.to_string().starts_with("CUDA is not available: ")),
+/// }
+/// # Ok::<(), ferrograd_storage::Error>(())
+/// ```
 pub fn put_sum(g: View<'_>, idx: View<'_>, p: Picks) -> Result<Storage> {
     require_dense("index_add", g, p.outer * p.picks * p.inner)?;
     require_dense("index_add", idx, p.picks)?;
