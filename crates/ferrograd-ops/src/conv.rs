@@ -23,6 +23,13 @@ use ferrograd_autograd::{check_same_device, reduce_grad, InputMeta, SavedTensor,
 use ferrograd_storage::{DType, Element, Error, Result};
 
 /// A size given once for both spatial dims (`3`) or per dim (`[3, 5]`, `(3, 5)`).
+///
+/// ```
+/// use ferrograd_ops::conv::IntoPair;
+/// assert_eq!(3usize.into_pair(), [3, 3]);
+/// assert_eq!([3usize, 5].into_pair(), [3, 5]);
+/// assert_eq!((3usize, 5usize).into_pair(), [3, 5]);
+/// ```
 pub trait IntoPair {
     /// The `[height, width]` pair.
     fn into_pair(self) -> [usize; 2];
@@ -92,6 +99,13 @@ impl Default for Conv2dOptions {
 
 impl Conv2dOptions {
     /// PyTorch's defaults.
+    ///
+    /// ```
+    /// use ferrograd_ops::conv::Conv2dOptions;
+    /// let o = Conv2dOptions::new();
+    /// assert_eq!((o.stride, o.padding, o.dilation, o.groups), ([1, 1], [0, 0], [1, 1], 1));
+    /// assert_eq!(o, Conv2dOptions::default());
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
@@ -109,6 +123,16 @@ impl Conv2dOptions {
 }
 
 /// Convolution as a method on [`Tensor`].
+///
+/// ```
+/// use ferrograd_autograd::Tensor;
+/// use ferrograd_ops::prelude::*;
+/// let x = Tensor::arange(0.0, 9.0)?.reshape(&[1, 1, 3, 3])?;
+/// let w = Tensor::from_vec(vec![1.0f32, 0.0, 0.0, -1.0], &[1, 1, 2, 2])?;
+/// let y = x.conv2d(&w, None, Conv2dOptions::new())?;
+/// assert_eq!(y.to_vec::<f32>()?, vec![-4.0; 4]); // x[i][j] - x[i+1][j+1]
+/// # Ok::<(), ferrograd_autograd::Error>(())
+/// ```
 pub trait ConvOps {
     /// [`conv2d`] with this tensor as the input.
     ///

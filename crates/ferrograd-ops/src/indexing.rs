@@ -41,6 +41,16 @@ pub mod __private {
 /// entry (integer, slice, `..`, `...`, `NewAxis`, as in
 /// [`s!`](ferrograd_autograd::s)) or an index tensor (`i64`/`i32` indices,
 /// or a `bool`/`u8` mask). Written with the [`ix!`](crate::ix) macro.
+///
+/// ```
+/// use ferrograd_ops::prelude::*;
+/// use ferrograd_autograd::{Tensor, TensorIndex};
+/// let x = Tensor::arange(0, 6)?.reshape(&[2, 3])?;
+/// let cols = Tensor::from_vec(vec![2i64, 0], &[2])?;
+/// let got = x.index_with([Indexer::Basic(TensorIndex::Index(1)), Indexer::Tensor(&cols)])?;
+/// assert_eq!(got.to_vec::<i64>()?, vec![5, 3]);
+/// # Ok::<(), ferrograd_autograd::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub enum Indexer<'a> {
     /// A basic entry, applied as a view.
@@ -52,6 +62,15 @@ pub enum Indexer<'a> {
 /// Turns one entry of [`ix!`](crate::ix) into an [`Indexer`]: tensors
 /// (`&Tensor`) index by data, everything [`s!`](ferrograd_autograd::s)
 /// takes is basic.
+///
+/// ```
+/// use ferrograd_ops::indexing::{Indexer, IntoIndexer};
+/// use ferrograd_autograd::Tensor;
+/// let t = Tensor::from_vec(vec![0i64], &[1])?;
+/// assert!(matches!(t.into_indexer(), Indexer::Tensor(_)));
+/// assert!(matches!(2isize.into_indexer(), Indexer::Basic(_)));
+/// # Ok::<(), ferrograd_autograd::Error>(())
+/// ```
 pub trait IntoIndexer<'a> {
     /// The entry as an [`Indexer`].
     fn into_indexer(self) -> Indexer<'a>;

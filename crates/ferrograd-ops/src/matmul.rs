@@ -17,6 +17,15 @@ use ferrograd_storage::cpu::for_each_offset_pair;
 use ferrograd_storage::{broadcast_shapes, with_num_dtype, DType, Error, Result};
 
 /// Matrix products as methods on [`Tensor`].
+///
+/// ```
+/// use ferrograd_autograd::Tensor;
+/// use ferrograd_ops::prelude::*;
+/// let a = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0], &[2, 2])?;
+/// let i = Tensor::from_vec(vec![0.0f32, 1.0, 1.0, 0.0], &[2, 2])?;
+/// assert_eq!(a.mm(&i)?.to_vec::<f32>()?, vec![2.0, 1.0, 4.0, 3.0]);
+/// # Ok::<(), ferrograd_autograd::Error>(())
+/// ```
 pub trait MatmulOps {
     /// `torch.matmul`: the product of two tensors, by their ranks —
     /// 1-D·1-D is a dot product (0-d result), 2-D·2-D a matrix product, a 1-D

@@ -44,6 +44,13 @@ pub struct MaxPool2dOptions {
 
 impl MaxPool2dOptions {
     /// A `kernel_size` window with the other arguments at their defaults.
+    ///
+    /// ```
+    /// use ferrograd_ops::pool::MaxPool2dOptions;
+    /// let o = MaxPool2dOptions::new((2, 3));
+    /// assert_eq!((o.kernel_size, o.stride, o.padding), ([2, 3], None, [0, 0]));
+    /// assert_eq!((o.dilation, o.ceil_mode), ([1, 1], false));
+    /// ```
     pub fn new(kernel_size: impl IntoPair) -> Self {
         MaxPool2dOptions {
             kernel_size: kernel_size.into_pair(),
@@ -105,6 +112,13 @@ pub struct AvgPool2dOptions {
 
 impl AvgPool2dOptions {
     /// A `kernel_size` window with the other arguments at their defaults.
+    ///
+    /// ```
+    /// use ferrograd_ops::pool::AvgPool2dOptions;
+    /// let o = AvgPool2dOptions::new(3);
+    /// assert_eq!((o.kernel_size, o.stride, o.padding), ([3, 3], None, [0, 0]));
+    /// assert_eq!((o.ceil_mode, o.count_include_pad, o.divisor_override), (false, true, None));
+    /// ```
     pub fn new(kernel_size: impl IntoPair) -> Self {
         AvgPool2dOptions {
             kernel_size: kernel_size.into_pair(),
@@ -149,6 +163,15 @@ impl AvgPool2dOptions {
 }
 
 /// Pooling as methods on [`Tensor`].
+///
+/// ```
+/// use ferrograd_autograd::Tensor;
+/// use ferrograd_ops::prelude::*;
+/// let x = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 6.0], &[1, 1, 2, 2])?;
+/// assert_eq!(x.max_pool2d(MaxPool2dOptions::new(2))?.to_vec::<f32>()?, vec![6.0]);
+/// assert_eq!(x.avg_pool2d(AvgPool2dOptions::new(2))?.to_vec::<f32>()?, vec![3.0]);
+/// # Ok::<(), ferrograd_autograd::Error>(())
+/// ```
 pub trait PoolOps {
     /// `torch.nn.functional.max_pool2d`: the maximum of each window.
     ///

@@ -31,6 +31,13 @@ pub enum NormOrd {
 
 impl NormOrd {
     /// The exponent `p` (`2` for `Fro`).
+    ///
+    /// ```
+    /// use ferrograd_ops::reduce::NormOrd;
+    /// assert_eq!(NormOrd::P(f64::INFINITY).p(), f64::INFINITY);
+    /// assert_eq!(NormOrd::from(0.5).p(), 0.5);
+    /// assert_eq!(NormOrd::Fro.p(), 2.0);
+    /// ```
     pub fn p(self) -> f64 {
         match self {
             NormOrd::P(p) => p,

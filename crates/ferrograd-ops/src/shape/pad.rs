@@ -8,6 +8,15 @@ use ferrograd_storage::cpu::copy_into_strided;
 use ferrograd_storage::{with_dtype, Error, Layout, Result};
 
 /// How [`pad`](super::ShapeOps::pad) fills the new border.
+///
+/// ```
+/// use ferrograd_ops::prelude::*;
+/// use ferrograd_autograd::Tensor;
+/// let x = Tensor::from_vec(vec![0i64, 1, 2], &[1, 3])?;
+/// assert_eq!(x.pad(&[2, 2], PadMode::Reflect)?.to_vec::<i64>()?, vec![2, 1, 0, 1, 2, 1, 0]);
+/// assert_eq!(x.pad(&[1, 0], PadMode::Circular)?.to_vec::<i64>()?, vec![2, 0, 1, 2]);
+/// # Ok::<(), ferrograd_autograd::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum PadMode {
     /// Every new element is this value (converted to the tensor's dtype).
@@ -22,6 +31,13 @@ pub enum PadMode {
 
 impl PadMode {
     /// Constant padding with `value`.
+    ///
+    /// ```
+    /// use ferrograd_ops::shape::PadMode;
+    /// use ferrograd_autograd::Scalar;
+    /// assert_eq!(PadMode::constant(1.5), PadMode::Constant(Scalar::Float(1.5)));
+    /// assert_eq!(PadMode::constant(0i64), PadMode::default());
+    /// ```
     pub fn constant(value: impl Into<Scalar>) -> Self {
         PadMode::Constant(value.into())
     }
