@@ -13,8 +13,8 @@
 //! glibc cannot keep buffers above 32 MiB that way (that is the highest mmap
 //! threshold it accepts), so storage keeps a few of them itself: when a
 //! storage of 32 MiB or more is dropped, and outputs have asked for its size
-//! at least twice lately, its memory goes into a small cache
-//! (at most [`CACHE_MAX_BLOCKS`] blocks and [`CACHE_MAX_BYTES`] in all, the
+//! at least twice lately, its memory goes into a small cache (one block per
+//! size, at most [`CACHE_MAX_BLOCKS`] blocks and [`CACHE_MAX_BYTES`] in all, the
 //! oldest given back first), and the next output of exactly that size and
 //! alignment reuses it, pages already mapped, instead of faulting in a fresh
 //! one: `contiguous()` of a 64 MiB transpose costs the copy, not the copy
@@ -180,21 +180,27 @@ fn take_cached(bytes: usize, align: usize) -> Option<usize> {
 }
 
 /// Gives `v`'s memory to the cache when it is large, of a recurring size,
-/// and fits (evicting the oldest blocks to make room); otherwise frees it.
+/// not held already (one block per size), and fits (evicting the oldest
+/// blocks to make room); otherwise frees it.
 pub(crate) fn recycle_vec<T>(v: Vec<T>) {
     let bytes = v.capacity() * std::mem::size_of::<T>();
     if !(CACHE_MIN_BYTES..=CACHE_MAX_BYTES).contains(&bytes) || malloc_defaults() {
         return;
     }
+    let align = std::mem::align_of::<T>();
     let mut cache = lock_cache();
-    if !cache.recurs(bytes) {
+    let held = cache
+        .blocks
+        .iter()
+        .any(|b| b.bytes == bytes && b.align == align);
+    if held || !cache.recurs(bytes) {
         return;
     }
     let mut v = std::mem::ManuallyDrop::new(v);
     let block = Block {
         addr: v.as_mut_ptr() as usize,
         bytes,
-        align: std::mem::align_of::<T>(),
+        align,
     };
     let mut evicted = Vec::new();
     while !cache.blocks.is_empty()
@@ -279,6 +285,10 @@ mod tests {
         let addr = v.as_ptr() as usize;
         recycle_vec(v);
         assert!(cached_bytes() >= N * 4 || malloc_defaults());
+        // One block per size: a second one of the same size is freed.
+        let held = cached_bytes();
+        recycle_vec(Vec::<f32>::with_capacity(N));
+        assert_eq!(cached_bytes(), held);
         // Another size or alignment does not get it.
         let other: Vec<f64> = fresh_vec(N / 2);
         assert_ne!(other.as_ptr() as usize, addr);
