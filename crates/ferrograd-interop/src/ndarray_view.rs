@@ -72,6 +72,15 @@ pub struct NumpyView<T: Element> {
 
 impl<T: Element> NumpyView<T> {
     /// The array, borrowed from this view.
+    ///
+    /// ```
+    /// use ferrograd_autograd::Tensor;
+    /// use ferrograd_interop::TensorNumpyExt;
+    /// let t = Tensor::from_vec(vec![1.0f64, 2.0, 3.0, 4.0], &[2, 2])?;
+    /// let a = t.t()?.numpy::<f64>()?;
+    /// assert_eq!((a.view().shape(), a.view()[[0, 1]]), (&[2, 2][..], 3.0));
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn view(&self) -> ArrayViewD<'_, T> {
         self.array.view()
     }
@@ -111,11 +120,29 @@ pub struct NumpyViewMut<T: Element> {
 
 impl<T: Element> NumpyViewMut<T> {
     /// The array for reading, borrowed from this view.
+    ///
+    /// ```
+    /// use ferrograd_autograd::Tensor;
+    /// use ferrograd_interop::TensorNumpyExt;
+    /// let t = Tensor::from_vec(vec![1u8, 2, 3], &[3])?;
+    /// let a = t.numpy_mut::<u8>()?;
+    /// assert_eq!(a.view().sum(), 6);
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn view(&self) -> ArrayViewD<'_, T> {
         self.array.view()
     }
 
     /// The array for writing, borrowed from this view.
+    ///
+    /// ```
+    /// use ferrograd_autograd::Tensor;
+    /// use ferrograd_interop::TensorNumpyExt;
+    /// let t = Tensor::from_vec(vec![1i64, 2, 3, 4], &[2, 2])?;
+    /// t.numpy_mut::<i64>()?.view_mut().index_axis_mut(ndarray::Axis(0), 1).fill(0);
+    /// assert_eq!(t.to_vec::<i64>()?, vec![1, 2, 0, 0]);
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn view_mut(&mut self) -> ArrayViewMutD<'_, T> {
         self.array.view_mut()
     }
@@ -135,6 +162,15 @@ impl<T: Element> std::fmt::Debug for NumpyViewMut<T> {
 }
 
 /// NumPy conversions on [`Tensor`]. `use ferrograd::prelude::*` brings it in.
+///
+/// ```
+/// use ferrograd_autograd::Tensor;
+/// use ferrograd_interop::TensorNumpyExt;
+/// let t = Tensor::from_vec(vec![1i32, 2, 3, 4, 5, 6], &[2, 3])?;
+/// assert_eq!(t.numpy::<i32>()?.view(), ndarray::array![[1, 2, 3], [4, 5, 6]].into_dyn());
+/// assert_eq!(t.to_vec2::<i32>()?, vec![vec![1, 2, 3], vec![4, 5, 6]]);
+/// # Ok::<(), ferrograd_autograd::Error>(())
+/// ```
 pub trait TensorNumpyExt {
     /// A zero-copy read-only view (`tensor.numpy()`), checked in PyTorch's
     /// order: the tensor is on the CPU; it does not require grad while grad
@@ -420,6 +456,15 @@ impl TensorNumpyExt for Tensor {
 }
 
 /// Tensors from `ndarray` arrays. `use ferrograd::prelude::*` brings it in.
+///
+/// ```
+/// use ferrograd_autograd::Tensor;
+/// use ferrograd_interop::{TensorFromNdarray, TensorNumpyExt};
+/// let a = ndarray::Array::from_shape_vec((2, 2), vec![1.5f32, 2.5, 3.5, 4.5]).unwrap();
+/// let t = Tensor::from_ndarray(a.clone())?;
+/// assert_eq!((t.shape(), t.to_ndarray::<f32>()?), (&[2, 2][..], a.into_dyn()));
+/// # Ok::<(), ferrograd_autograd::Error>(())
+/// ```
 pub trait TensorFromNdarray: Sized {
     /// Takes ownership of the array's buffer without copying, keeping its
     /// layout (any strides, negative ones too) and its dtype.

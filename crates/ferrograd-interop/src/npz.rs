@@ -183,6 +183,18 @@ pub struct NpzReader<R: Read + Seek> {
 
 impl NpzReader<BufReader<File>> {
     /// Opens the archive at `path` (reads only its directory).
+    ///
+    /// ```
+    /// use ferrograd_autograd::Tensor;
+    /// use ferrograd_interop::npz::{save_npz, NpzReader};
+    /// let path = std::env::temp_dir().join(format!("ferrograd-doc-open-{}.npz", std::process::id()));
+    /// save_npz(&path, &[("x", &Tensor::scalar(1.5f64))])?;
+    /// let opened = NpzReader::open(&path).map(|r| r.names());
+    /// std::fs::remove_file(&path).unwrap();
+    /// assert_eq!(opened?, vec!["x"]);
+    /// assert!(NpzReader::open(&path).is_err()); // gone
+    /// # Ok::<(), ferrograd_storage::Error>(())
+    /// ```
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         let file =
@@ -193,6 +205,12 @@ impl NpzReader<BufReader<File>> {
 
 impl<R: Read + Seek> NpzReader<R> {
     /// Reads the archive's directory from `reader`.
+    ///
+    /// ```
+    /// use ferrograd_interop::npz::NpzReader;
+    /// let e = NpzReader::new(std::io::Cursor::new(b"not a zip".to_vec())).err().unwrap().to_string();
+    /// assert!(e.contains("not a valid .npz (zip) archive"), "{e}");
+    /// ```
     pub fn new(reader: R) -> Result<Self> {
         let archive = ZipArchive::new(reader).map_err(|e| match e {
             ZipError::InvalidArchive(msg) => {
@@ -204,6 +222,15 @@ impl<R: Read + Seek> NpzReader<R> {
     }
 
     /// The names of the arrays, in archive order.
+    ///
+    /// ```
+    /// use ferrograd_autograd::Tensor;
+    /// use ferrograd_interop::npz::{write_npz, NpzCompression, NpzReader};
+    /// let t = Tensor::scalar(0u8);
+    /// let zip = write_npz(std::io::Cursor::new(Vec::new()), &[("z", &t), ("a", &t)], NpzCompression::Stored)?;
+    /// assert_eq!(NpzReader::new(zip)?.names(), vec!["z", "a"]);
+    /// # Ok::<(), ferrograd_storage::Error>(())
+    /// ```
     pub fn names(&self) -> Vec<String> {
         (0..self.archive.len())
             .filter_map(|i| {
@@ -216,6 +243,16 @@ impl<R: Read + Seek> NpzReader<R> {
     }
 
     /// Reads the array called `name`.
+    ///
+    /// ```
+    /// use ferrograd_autograd::Tensor;
+    /// use ferrograd_interop::npz::{write_npz, NpzCompression, NpzReader};
+    /// let w = Tensor::from_vec(vec![1i64, 2, 3, 4], &[2, 2])?;
+    /// let zip = write_npz(std::io::Cursor::new(Vec::new()), &[("w", &w)], NpzCompression::Stored)?;
+    /// let back = NpzReader::new(zip)?.read("w")?;
+    /// assert_eq!((back.shape(), back.to_vec::<i64>()?), (&[2, 2][..], vec![1, 2, 3, 4]));
+    /// # Ok::<(), ferrograd_storage::Error>(())
+    /// ```
     pub fn read(&mut self, name: &str) -> Result<Tensor> {
         let entry_name = format!("{name}.npy");
         let known = self.names();

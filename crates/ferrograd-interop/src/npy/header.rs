@@ -9,12 +9,37 @@ use ferrograd_storage::{DType, Error, Result};
 use std::io::Read;
 
 /// The magic string every `.npy` file starts with.
+///
+/// ```
+/// use ferrograd_interop::npy::{NpyHeader, MAGIC};
+/// use ferrograd_storage::DType;
+/// assert!(NpyHeader::new(DType::F64, vec![2]).to_bytes()?.starts_with(MAGIC));
+/// let e = NpyHeader::parse(b"\x93NUMPZ\x01\x00\x00\x00").unwrap_err().to_string();
+/// assert!(e.contains("instead of the magic string"), "{e}");
+/// # Ok::<(), ferrograd_storage::Error>(())
+/// ```
 pub const MAGIC: &[u8; 6] = b"\x93NUMPY";
 
 /// The largest header NumPy's `np.load` accepts by default (`max_header_size`).
+///
+/// ```
+/// use ferrograd_interop::npy::{NpyHeader, MAGIC, MAX_HEADER_LEN};
+/// let mut bytes = MAGIC.to_vec();
+/// bytes.extend_from_slice(&[2, 0]);
+/// bytes.extend_from_slice(&(MAX_HEADER_LEN as u32 + 1).to_le_bytes());
+/// let e = NpyHeader::parse(&bytes).unwrap_err().to_string();
+/// assert!(e.contains("the header claims 10001 bytes, more than the 10000"), "{e}");
+/// ```
 pub const MAX_HEADER_LEN: usize = 10_000;
 
 /// The most dimensions a NumPy array may have (`NPY_MAXDIMS` in NumPy 2).
+///
+/// ```
+/// use ferrograd_interop::npy::{NpyHeader, MAX_NDIM};
+/// use ferrograd_storage::DType;
+/// assert!(NpyHeader::new(DType::U8, vec![1; MAX_NDIM]).to_bytes().is_ok());
+/// assert!(NpyHeader::new(DType::U8, vec![1; MAX_NDIM + 1]).to_bytes().is_err());
+/// ```
 pub const MAX_NDIM: usize = 64;
 
 /// Headers are padded so the data starts on a multiple of this (NumPy's `ARRAY_ALIGN`).
@@ -24,6 +49,16 @@ const ARRAY_ALIGN: usize = 64;
 const GROWTH_AXIS_MAX_DIGITS: usize = 21;
 
 /// Byte order of the elements in a file.
+///
+/// ```
+/// use ferrograd_interop::npy::{Endian, NpyHeader};
+/// use ferrograd_storage::DType;
+/// let mut h = NpyHeader::new(DType::F32, vec![1]);
+/// h.endian = Endian::Big;
+/// let (back, _) = NpyHeader::parse(&h.to_bytes()?)?;
+/// assert_eq!((back.endian, back.descr()), (Endian::Big, ">f4".to_string()));
+/// # Ok::<(), ferrograd_storage::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Endian {
     /// `<` in a descr: least significant byte first (x86, ARM).
@@ -95,6 +130,15 @@ pub(crate) fn npy_error(msg: impl Into<String>) -> Error {
 
 impl NpyHeader {
     /// A C-order, native-endian header for `shape`, version chosen on write.
+    ///
+    /// ```
+    /// use ferrograd_interop::npy::{Endian, NpyHeader};
+    /// use ferrograd_storage::DType;
+    /// let h = NpyHeader::new(DType::I32, vec![2, 3]);
+    /// assert_eq!((h.endian, h.fortran_order, h.version), (Endian::native(), false, None));
+    /// assert_eq!(NpyHeader::parse(&h.to_bytes()?)?.0.version, Some((1, 0)));
+    /// # Ok::<(), ferrograd_storage::Error>(())
+    /// ```
     pub fn new(dtype: DType, shape: Vec<usize>) -> NpyHeader {
         NpyHeader {
             dtype,
@@ -106,11 +150,26 @@ impl NpyHeader {
     }
 
     /// Number of elements (checked against overflow when parsed or formatted).
+    ///
+    /// ```
+    /// use ferrograd_interop::npy::NpyHeader;
+    /// use ferrograd_storage::DType;
+    /// assert_eq!(NpyHeader::new(DType::F32, vec![2, 3, 4]).numel(), 24);
+    /// assert_eq!(NpyHeader::new(DType::F32, vec![]).numel(), 1); // a 0-d array
+    /// assert_eq!(NpyHeader::new(DType::F32, vec![5, 0]).numel(), 0);
+    /// ```
     pub fn numel(&self) -> usize {
         self.shape.iter().product()
     }
 
     /// Bytes of array data that follow the header.
+    ///
+    /// ```
+    /// use ferrograd_interop::npy::NpyHeader;
+    /// use ferrograd_storage::DType;
+    /// assert_eq!(NpyHeader::new(DType::F64, vec![2, 3]).data_len(), 48);
+    /// assert_eq!(NpyHeader::new(DType::Bool, vec![7]).data_len(), 7);
+    /// ```
     pub fn data_len(&self) -> usize {
         self.numel() * self.dtype.size_in_bytes()
     }
@@ -186,6 +245,16 @@ impl NpyHeader {
     /// The full preamble and header, byte for byte what `np.save` writes for
     /// the same array: padded with spaces and a newline to a multiple of 64
     /// bytes, version 1.0 unless the header needs 2.0's longer length field.
+    ///
+    /// ```
+    /// use ferrograd_interop::npy::NpyHeader;
+    /// use ferrograd_storage::DType;
+    /// let bytes = NpyHeader::new(DType::F32, vec![3]).to_bytes()?;
+    /// assert_eq!(bytes.len(), 128);
+    /// assert!(bytes.starts_with(b"\x93NUMPY\x01\x00v\x00{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }"));
+    /// assert!(bytes.ends_with(b" \n"));
+    /// # Ok::<(), ferrograd_storage::Error>(())
+    /// ```
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
         self.check_shape()?;
         let dict = self.dict_literal();
@@ -205,6 +274,16 @@ impl NpyHeader {
 
     /// Parses a header from the start of `bytes`; returns it with the offset
     /// where the array data begins.
+    ///
+    /// ```
+    /// use ferrograd_interop::npy::NpyHeader;
+    /// use ferrograd_storage::DType;
+    /// let mut file = NpyHeader::new(DType::I64, vec![2, 2]).to_bytes()?;
+    /// file.extend_from_slice(&[0; 32]);
+    /// let (h, offset) = NpyHeader::parse(&file)?;
+    /// assert_eq!((h.dtype, offset + h.data_len()), (DType::I64, file.len()));
+    /// # Ok::<(), ferrograd_storage::Error>(())
+    /// ```
     pub fn parse(bytes: &[u8]) -> Result<(NpyHeader, usize)> {
         let mut reader = bytes;
         let header = Self::read_from(&mut reader)?;
