@@ -34,11 +34,23 @@ impl Default for LoadOptions {
 
 impl LoadOptions {
     /// Strict loading.
+    ///
+    /// ```
+    /// use ferrograd_nn::checkpoint::LoadOptions;
+    /// assert!(LoadOptions::new().strict);
+    /// assert_eq!(LoadOptions::new(), LoadOptions::default());
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Sets `strict`.
+    ///
+    /// ```
+    /// use ferrograd_nn::checkpoint::LoadOptions;
+    /// assert!(!LoadOptions::new().strict(false).strict);
+    /// assert!(LoadOptions::new().strict(false).strict(true).strict);
+    /// ```
     pub fn strict(mut self, strict: bool) -> Self {
         self.strict = strict;
         self
@@ -172,7 +184,14 @@ pub enum Format {
 }
 
 impl Format {
-    /// The format a path's extension names.
+    /// The format a path's extension names (`Err` for any other extension).
+    ///
+    /// ```
+    /// use ferrograd_nn::checkpoint::Format;
+    /// assert_eq!(Format::from_path(std::path::Path::new("ckpt/epoch3.npz"))?, Format::Npz);
+    /// assert!(Format::from_path("weights").is_err());
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn from_path(path: impl AsRef<Path>) -> Result<Format> {
         let path = path.as_ref();
         match path.extension().and_then(|e| e.to_str()) {

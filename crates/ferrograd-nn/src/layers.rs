@@ -170,6 +170,16 @@ macro_rules! config {
 
         impl $name {
             /// PyTorch's defaults.
+            ///
+            /// ```
+            /// use ferrograd_autograd::DType;
+            /// use ferrograd_nn::{data::*, layers::*, optim::*};
+            #[doc = concat!("let c = ", stringify!($name), "::new();")]
+            #[doc = concat!("assert_eq!(c, ", stringify!($name), "::default());")]
+            #[doc = concat!(
+                "assert_eq!(", stringify!(($(c.$field),*)), ", ", stringify!(($($default),*)), ");"
+            )]
+            /// ```
             pub fn new() -> Self {
                 Self::default()
             }

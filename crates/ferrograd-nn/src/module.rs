@@ -43,6 +43,17 @@ pub struct ForwardHook {
 impl ForwardHook {
     /// A hook receiving detached `(input, output)`; an `Err` it returns
     /// becomes the error of the module's `forward`.
+    ///
+    /// ```
+    /// use ferrograd_nn::module::{ForwardHook, Module};
+    /// use ferrograd_nn::layers::ReLU;
+    /// use ferrograd_autograd::{DType, Error, Tensor};
+    /// let relu = ReLU::new();
+    /// relu.register_forward_hook(ForwardHook::new(|_, _| Err(Error::invalid("hook", "stop"))));
+    /// let e = relu.forward(&Tensor::zeros(&[1], DType::F32)?).unwrap_err().to_string();
+    /// assert!(e.contains("stop"), "{e}");
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn new(f: impl Fn(&Tensor, &Tensor) -> Result<()> + Send + Sync + 'static) -> Self {
         ForwardHook {
             f: Arc::new(f),
@@ -104,6 +115,15 @@ pub struct HookHandle {
 
 impl HookHandle {
     /// Unregisters the hook; false if the module is gone.
+    ///
+    /// ```
+    /// use ferrograd_nn::module::{ForwardHook, Module};
+    /// use ferrograd_nn::layers::ReLU;
+    /// let relu = ReLU::new();
+    /// let handle = relu.register_forward_hook(ForwardHook::new(|_, _| Ok(())));
+    /// drop(relu);
+    /// assert!(!handle.remove());
+    /// ```
     pub fn remove(self) -> bool {
         let Some(list) = self.list.upgrade() else {
             return false;
@@ -155,17 +175,41 @@ impl std::fmt::Debug for ModuleState {
 
 impl ModuleState {
     /// A state in training mode, with no name and no hooks.
+    ///
+    /// ```
+    /// use ferrograd_nn::module::ModuleState;
+    /// let s = ModuleState::new();
+    /// assert!(s.is_training() && s.path().is_empty());
+    /// assert!(format!("{s:?}").contains("hooks: 0"));
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// True in training mode.
+    ///
+    /// ```
+    /// use ferrograd_nn::module::Module;
+    /// use ferrograd_nn::layers::ReLU;
+    /// let relu = ReLU::new();
+    /// relu.eval();
+    /// assert!(!relu.state().is_training());
+    /// ```
     pub fn is_training(&self) -> bool {
         self.training.load(Ordering::Relaxed)
     }
 
     /// The module's dotted name in the model that holds it (`features.0`),
     /// empty for a model's root or a module on its own.
+    ///
+    /// ```
+    /// use ferrograd_nn::module::Module;
+    /// use ferrograd_nn::layers::{ReLU, Sequential};
+    /// let model = Sequential::new().add_module("act", ReLU::new())?;
+    /// assert_eq!(model.state().path(), "");
+    /// assert_eq!(model.get(0).unwrap().state().path(), "act");
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn path(&self) -> String {
         self.path.read().clone()
     }
@@ -205,6 +249,16 @@ pub(crate) fn join(prefix: &str, name: &str) -> String {
 
 /// `&self` as a `&dyn Module`, implemented for every sized module so that
 /// the provided methods of [`Module`] can hand out the module itself.
+///
+/// ```
+/// use ferrograd_nn::module::{AsModule, Module};
+/// use ferrograd_nn::layers::{Linear, ReLU};
+/// let (fc, relu) = (Linear::new(2, 3)?, ReLU::new());
+/// let layers: Vec<&dyn Module> = vec![fc.as_module(), relu.as_module()];
+/// assert_eq!(layers[0].parameters().len(), 2);
+/// assert_eq!(layers[1].type_name(), "ReLU");
+/// # Ok::<(), ferrograd_autograd::Error>(())
+/// ```
 pub trait AsModule {
     /// This module as a trait object.
     ///

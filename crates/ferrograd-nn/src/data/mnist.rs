@@ -122,8 +122,28 @@ pub struct Mnist;
 
 impl Mnist {
     /// The mean of the training pixels in `[0, 1]`, as in PyTorch's MNIST example.
+    ///
+    /// ```
+    /// use ferrograd_nn::data::Mnist;
+    /// let dir = std::env::temp_dir().join(format!("fg-nn-mnist-mean-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir)?;
+    /// let (images, labels) = Mnist::file_names(false);
+    /// std::fs::write(dir.join(images), [&[0, 0, 8, 3, 0, 0, 0, 1, 0, 0, 0, 28, 0, 0, 0, 28][..], &[0; 784]].concat())?;
+    /// std::fs::write(dir.join(labels), [0, 0, 8, 1, 0, 0, 0, 1, 7])?;
+    /// let x = Mnist::load_normalized(&dir, false)?.inputs().to_vec::<f32>()?;
+    /// std::fs::remove_dir_all(&dir)?;
+    /// assert_eq!(x[0], -Mnist::MEAN / Mnist::STD); // a black pixel
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub const MEAN: f32 = 0.1307;
     /// Their standard deviation.
+    ///
+    /// ```
+    /// use ferrograd_nn::data::Mnist;
+    /// // normalized pixels span PyTorch's familiar [-0.4242, 2.8215]
+    /// assert!(((0.0 - Mnist::MEAN) / Mnist::STD + 0.4242).abs() < 1e-4);
+    /// assert!(((1.0 - Mnist::MEAN) / Mnist::STD - 2.8215).abs() < 1e-4);
+    /// ```
     pub const STD: f32 = 0.3081;
 
     /// The (images, labels) file names of a split.

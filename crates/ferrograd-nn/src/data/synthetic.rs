@@ -43,6 +43,15 @@ pub struct SyntheticShapes {
 
 impl SyntheticShapes {
     /// The class names, by label.
+    ///
+    /// ```
+    /// use ferrograd_nn::data::{Dataset, SyntheticShapes};
+    /// let data = SyntheticShapes::generate(12, 1)?;
+    /// let (_, label) = data.get(11)?;
+    /// assert_eq!(SyntheticShapes::CLASSES[label.item::<i64>()? as usize], "disk");
+    /// assert_eq!(SyntheticShapes::CLASSES.len(), 10);
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub const CLASSES: [&'static str; 10] = CLASSES;
 
     /// A training split of `n_train` images (the same as

@@ -16,6 +16,15 @@ macro_rules! activation {
 
         impl $name {
             /// The layer.
+            ///
+            /// ```
+            /// use ferrograd_nn::module::Module;
+            /// use ferrograd_autograd::{DType, Tensor};
+            #[doc = concat!("let layer = ferrograd_nn::layers::", stringify!($name), "::new();")]
+            #[doc = concat!("assert_eq!(layer.repr(), \"", stringify!($name), "()\");")]
+            /// assert_eq!(layer.forward(&Tensor::zeros(&[2, 3], DType::F32)?)?.shape(), &[2, 3]);
+            /// # Ok::<(), ferrograd_autograd::Error>(())
+            /// ```
             pub fn new() -> Self {
                 Self::default()
             }
@@ -97,11 +106,31 @@ pub struct GELU {
 
 impl GELU {
     /// The exact GELU (`approximate='none'`).
+    ///
+    /// ```
+    /// use ferrograd_nn::layers::GELU;
+    /// use ferrograd_nn::module::Module;
+    /// use ferrograd_autograd::Tensor;
+    /// let y = GELU::new().forward(&Tensor::from_vec(vec![-1.0f64], &[1])?)?.item::<f64>()?;
+    /// assert!((y - -0.15865525393145707).abs() < 1e-12); // -1 * Φ(-1)
+    /// assert_eq!(GELU::new().repr(), "GELU(approximate='none')");
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// The tanh approximation (`approximate='tanh'`).
+    ///
+    /// ```
+    /// use ferrograd_nn::layers::GELU;
+    /// use ferrograd_nn::module::Module;
+    /// use ferrograd_autograd::Tensor;
+    /// let y = GELU::tanh().forward(&Tensor::from_vec(vec![1.0f64], &[1])?)?.item::<f64>()?;
+    /// let approx = 0.5 * (1.0 + ((2.0 / std::f64::consts::PI).sqrt() * (1.0 + 0.044715)).tanh());
+    /// assert!((y - approx).abs() < 1e-12);
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn tanh() -> Self {
         GELU {
             approximate: GeluApproximate::Tanh,

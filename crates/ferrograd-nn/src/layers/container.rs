@@ -29,11 +29,27 @@ pub struct Sequential {
 
 impl Sequential {
     /// An empty chain (its forward returns the input).
+    ///
+    /// ```
+    /// use ferrograd_nn::layers::Sequential;
+    /// use ferrograd_nn::module::Module;
+    /// use ferrograd_autograd::Tensor;
+    /// let x = Tensor::from_vec(vec![1.0f32, -2.0], &[2])?;
+    /// assert_eq!(Sequential::new().forward(&x)?.to_vec::<f32>()?, vec![1.0, -2.0]);
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Appends `module` under the name of its position.
+    ///
+    /// ```
+    /// use ferrograd_nn::layers::{ReLU, Sequential, Tanh};
+    /// let seq = Sequential::new().append(ReLU::new()).append(Tanh::new());
+    /// let names: Vec<&str> = seq.iter().map(|(n, _)| n).collect();
+    /// assert_eq!(names, ["0", "1"]);
+    /// ```
     pub fn append(mut self, module: impl Module + 'static) -> Self {
         self.push(module);
         self
@@ -54,6 +70,15 @@ impl Sequential {
     }
 
     /// Appends `module` under the name of its position, in place.
+    ///
+    /// ```
+    /// use ferrograd_nn::layers::{ReLU, Sequential};
+    /// use ferrograd_nn::module::Module;
+    /// let mut seq = Sequential::new();
+    /// seq.push(ReLU::new());
+    /// assert_eq!(seq.len(), 1);
+    /// assert_eq!(seq.get(0).unwrap().type_name(), "ReLU");
+    /// ```
     pub fn push(&mut self, module: impl Module + 'static) {
         let name = self.modules.len().to_string();
         self.insert(name, Box::new(module));
@@ -75,6 +100,17 @@ impl Sequential {
     }
 
     /// Appends (or replaces) `module` under `name`, in place.
+    ///
+    /// ```
+    /// use ferrograd_nn::layers::{ReLU, Sequential, Tanh};
+    /// use ferrograd_nn::module::Module;
+    /// let mut seq = Sequential::new();
+    /// seq.push_named("act", ReLU::new())?;
+    /// seq.push_named("act", Tanh::new())?;
+    /// assert_eq!((seq.len(), seq.get(0).unwrap().type_name()), (1, "Tanh"));
+    /// assert!(seq.push_named("", ReLU::new()).is_err());
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn push_named(&mut self, name: &str, module: impl Module + 'static) -> Result<()> {
         check_name(name)?;
         self.insert(name.to_string(), Box::new(module));
@@ -90,21 +126,49 @@ impl Sequential {
     }
 
     /// The number of children.
+    ///
+    /// ```
+    /// use ferrograd_nn::layers::{ReLU, Sequential};
+    /// let seq = Sequential::new().append(ReLU::new()).append(ReLU::new());
+    /// assert_eq!(seq.len(), 2);
+    /// ```
     pub fn len(&self) -> usize {
         self.modules.len()
     }
 
     /// True without children.
+    ///
+    /// ```
+    /// use ferrograd_nn::layers::{ReLU, Sequential};
+    /// assert!(Sequential::new().is_empty());
+    /// assert!(!Sequential::new().append(ReLU::new()).is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.modules.is_empty()
     }
 
     /// The child at `index`.
+    ///
+    /// ```
+    /// use ferrograd_nn::layers::{Linear, ReLU, Sequential};
+    /// let seq = Sequential::new().append(Linear::new(2, 3)?).append(ReLU::new());
+    /// assert_eq!(seq.get(1).map(|m| m.type_name()), Some("ReLU"));
+    /// assert!(seq.get(2).is_none());
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn get(&self, index: usize) -> Option<&dyn Module> {
         self.modules.get(index).map(|(_, m)| m.as_ref())
     }
 
     /// The children in order, with their names.
+    ///
+    /// ```
+    /// use ferrograd_nn::layers::{Flatten, Linear, Sequential};
+    /// let seq = Sequential::new().add_module("flat", Flatten::new())?.add_module("fc", Linear::new(4, 2)?)?;
+    /// let got: Vec<(&str, &str)> = seq.iter().map(|(n, m)| (n, m.type_name())).collect();
+    /// assert_eq!(got, [("flat", "Flatten"), ("fc", "Linear")]);
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn iter(&self) -> impl Iterator<Item = (&str, &dyn Module)> {
         self.modules.iter().map(|(n, m)| (n.as_str(), m.as_ref()))
     }

@@ -64,6 +64,16 @@ pub struct Conv2d {
 
 impl Conv2d {
     /// A convolution with PyTorch's default options.
+    ///
+    /// ```
+    /// use ferrograd_nn::layers::Conv2d;
+    /// use ferrograd_nn::module::Module;
+    /// use ferrograd_autograd::{DType, Tensor};
+    /// let conv = Conv2d::new(3, 8, (3, 5))?;
+    /// assert_eq!(conv.weight.shape(), &[8, 3, 3, 5]);
+    /// assert_eq!(conv.forward(&Tensor::zeros(&[3, 10, 10], DType::F32)?)?.shape(), &[8, 8, 6]);
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn new(
         in_channels: usize,
         out_channels: usize,
@@ -109,16 +119,42 @@ impl Conv2d {
     }
 
     /// The channels the input must have.
+    ///
+    /// ```
+    /// use ferrograd_nn::layers::{Conv2d, Conv2dConfig};
+    /// let conv = Conv2d::with_config(4, 8, 3, Conv2dConfig::new().groups(2))?;
+    /// assert_eq!(conv.in_channels(), 4);
+    /// assert_eq!(conv.weight.shape()[1], conv.in_channels() / 2);
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn in_channels(&self) -> usize {
         self.in_channels
     }
 
     /// The channels of the output.
+    ///
+    /// ```
+    /// use ferrograd_nn::layers::Conv2d;
+    /// use ferrograd_nn::module::Module;
+    /// use ferrograd_autograd::{DType, Tensor};
+    /// let conv = Conv2d::new(1, 6, 5)?;
+    /// assert_eq!(conv.out_channels(), 6);
+    /// assert_eq!(conv.forward(&Tensor::zeros(&[2, 1, 28, 28], DType::F32)?)?.shape()[1], conv.out_channels());
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn out_channels(&self) -> usize {
         self.out_channels
     }
 
     /// The options the layer was built with.
+    ///
+    /// ```
+    /// use ferrograd_nn::layers::{Conv2d, Conv2dConfig};
+    /// let conv = Conv2d::with_config(1, 2, 3, Conv2dConfig::new().stride(2).bias(false))?;
+    /// assert_eq!((conv.config().stride, conv.config().padding), ([2, 2], [0, 0]));
+    /// assert!(!conv.config().bias && conv.bias.is_none());
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn config(&self) -> &Conv2dConfig {
         &self.config
     }

@@ -31,6 +31,15 @@ pub struct Dropout {
 
 impl Dropout {
     /// Dropout with probability `p`, which must be in `[0, 1]`.
+    ///
+    /// ```
+    /// use ferrograd_nn::layers::Dropout;
+    /// use ferrograd_nn::module::Module;
+    /// assert_eq!(Dropout::new(0.25)?.repr(), "Dropout(p=0.25, inplace=False)");
+    /// let e = Dropout::new(-0.1).unwrap_err().to_string();
+    /// assert!(e.contains("dropout probability has to be between 0 and 1, but got -0.1"), "{e}");
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn new(p: f64) -> Result<Self> {
         if !(0.0..=1.0).contains(&p) {
             return Err(Error::invalid(
@@ -45,6 +54,16 @@ impl Dropout {
     }
 
     /// The probability of zeroing an element.
+    ///
+    /// ```
+    /// use ferrograd_nn::layers::Dropout;
+    /// use ferrograd_nn::module::Module;
+    /// use ferrograd_autograd::{DType, Tensor};
+    /// let drop = Dropout::new(1.0)?;
+    /// assert_eq!(drop.p(), 1.0);
+    /// assert!(drop.forward(&Tensor::ones(&[8], DType::F32)?)?.to_vec::<f32>()?.iter().all(|&v| v == 0.0));
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn p(&self) -> f64 {
         self.p
     }

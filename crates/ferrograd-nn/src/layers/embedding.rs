@@ -52,11 +52,28 @@ pub struct Embedding {
 
 impl Embedding {
     /// A table without padding, f32.
+    ///
+    /// ```
+    /// use ferrograd_nn::layers::Embedding;
+    /// use ferrograd_autograd::DType;
+    /// let emb = Embedding::new(10, 4)?;
+    /// assert_eq!((emb.weight.shape(), emb.weight.dtype()), (&[10, 4][..], DType::F32));
+    /// assert!(emb.weight.requires_grad());
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn new(num_embeddings: usize, embedding_dim: usize) -> Result<Self> {
         Self::with_config(num_embeddings, embedding_dim, EmbeddingConfig::default())
     }
 
     /// A table with the given options; `padding_idx` must be below `num_embeddings`.
+    ///
+    /// ```
+    /// use ferrograd_nn::layers::{Embedding, EmbeddingConfig};
+    /// let emb = Embedding::with_config(5, 3, EmbeddingConfig::new().padding_idx(Some(0)))?;
+    /// assert_eq!(emb.weight.to_vec::<f32>()?[..3], [0.0; 3]); // row 0 starts at zero
+    /// assert!(Embedding::with_config(5, 3, EmbeddingConfig::new().padding_idx(Some(5))).is_err());
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn with_config(
         num_embeddings: usize,
         embedding_dim: usize,

@@ -52,11 +52,29 @@ pub struct Linear {
 
 impl Linear {
     /// A layer with a bias and f32 parameters.
+    ///
+    /// ```
+    /// use ferrograd_nn::layers::Linear;
+    /// use ferrograd_autograd::DType;
+    /// let fc = Linear::new(4, 2)?;
+    /// assert_eq!(fc.bias.as_ref().map(|b| b.shape().to_vec()), Some(vec![2]));
+    /// assert_eq!(fc.weight.dtype(), DType::F32);
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn new(in_features: usize, out_features: usize) -> Result<Self> {
         Self::with_config(in_features, out_features, LinearConfig::default())
     }
 
     /// A layer with the given options.
+    ///
+    /// ```
+    /// use ferrograd_nn::layers::{Linear, LinearConfig};
+    /// use ferrograd_autograd::DType;
+    /// let fc = Linear::with_config(4, 2, LinearConfig::new().bias(false).dtype(DType::F64))?;
+    /// assert!(fc.bias.is_none());
+    /// assert_eq!(fc.weight.dtype(), DType::F64);
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn with_config(
         in_features: usize,
         out_features: usize,
@@ -74,11 +92,27 @@ impl Linear {
     }
 
     /// The size of each input sample.
+    ///
+    /// ```
+    /// use ferrograd_nn::layers::Linear;
+    /// let fc = Linear::new(784, 10)?;
+    /// assert_eq!(fc.in_features(), fc.weight.shape()[1]);
+    /// assert_eq!(fc.in_features(), 784);
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn in_features(&self) -> usize {
         self.in_features
     }
 
     /// The size of each output sample.
+    ///
+    /// ```
+    /// use ferrograd_nn::layers::Linear;
+    /// let fc = Linear::new(784, 10)?;
+    /// assert_eq!(fc.out_features(), fc.weight.shape()[0]);
+    /// assert_eq!(fc.out_features(), 10);
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn out_features(&self) -> usize {
         self.out_features
     }

@@ -76,11 +76,29 @@ pub struct BatchNorm2d {
 
 impl BatchNorm2d {
     /// A layer over `num_features` channels with PyTorch's defaults.
+    ///
+    /// ```
+    /// use ferrograd_nn::layers::BatchNorm2d;
+    /// use ferrograd_nn::module::Module;
+    /// let bn = BatchNorm2d::new(3)?;
+    /// assert_eq!(bn.repr(), "BatchNorm2d(3, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)");
+    /// assert_eq!(bn.running_var.as_ref().unwrap().to_vec::<f32>()?, vec![1.0; 3]);
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn new(num_features: usize) -> Result<Self> {
         Self::with_config(num_features, BatchNormConfig::default())
     }
 
     /// A layer with the given options.
+    ///
+    /// ```
+    /// use ferrograd_nn::layers::{BatchNorm2d, BatchNormConfig};
+    /// use ferrograd_nn::module::Module;
+    /// let bn = BatchNorm2d::with_config(4, BatchNormConfig::new().affine(false).track_running_stats(false))?;
+    /// assert!(bn.weight.is_none() && bn.running_mean.is_none());
+    /// assert!(bn.parameters().is_empty() && bn.buffers().is_empty());
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn with_config(num_features: usize, config: BatchNormConfig) -> Result<Self> {
         let (weight, bias) = affine_params(&[num_features], config.affine, config.dtype)?;
         let bias = bias.filter(|_| config.bias);
@@ -241,11 +259,30 @@ pub struct LayerNorm {
 
 impl LayerNorm {
     /// A layer normalising over trailing dims `normalized_shape`.
+    ///
+    /// ```
+    /// use ferrograd_nn::layers::LayerNorm;
+    /// use ferrograd_nn::module::Module;
+    /// use ferrograd_autograd::Tensor;
+    /// let ln = LayerNorm::new(&[2, 2])?;
+    /// let y = ln.forward(&Tensor::from_vec(vec![1.0f32, 1.0, 3.0, 3.0], &[1, 2, 2])?)?;
+    /// assert!(y.to_vec::<f32>()?.iter().zip([-1.0, -1.0, 1.0, 1.0]).all(|(a, b)| (a - b).abs() < 1e-4));
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn new(normalized_shape: &[usize]) -> Result<Self> {
         Self::with_config(normalized_shape, LayerNormConfig::default())
     }
 
     /// A layer with the given options.
+    ///
+    /// ```
+    /// use ferrograd_nn::layers::{LayerNorm, LayerNormConfig};
+    /// use ferrograd_nn::module::Module;
+    /// let ln = LayerNorm::with_config(&[8], LayerNormConfig::new().elementwise_affine(false))?;
+    /// assert!(ln.weight.is_none() && ln.parameters().is_empty());
+    /// assert_eq!(ln.repr(), "LayerNorm((8,), eps=1e-05, elementwise_affine=False, bias=False)");
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn with_config(normalized_shape: &[usize], config: LayerNormConfig) -> Result<Self> {
         let (weight, bias) =
             affine_params(normalized_shape, config.elementwise_affine, config.dtype)?;

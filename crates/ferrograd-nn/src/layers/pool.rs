@@ -20,11 +20,31 @@ macro_rules! pool_layer {
 
         impl $name {
             /// Windows of `kernel_size`, stride `kernel_size`, no padding.
+            ///
+            /// ```
+            /// use ferrograd_nn::module::Module;
+            /// use ferrograd_autograd::{DType, Tensor};
+            #[doc = concat!("let pool = ferrograd_nn::layers::", stringify!($name), "::new(2);")]
+            /// assert_eq!((pool.options().stride, pool.options().padding), (None, [0, 0]));
+            /// let x = Tensor::ones(&[1, 6, 6], DType::F32)?;
+            /// assert_eq!(pool.forward(&x)?.shape(), &[1, 3, 3]);
+            /// # Ok::<(), ferrograd_autograd::Error>(())
+            /// ```
             pub fn new(kernel_size: impl IntoPair) -> Self {
                 Self::with_options($opts::new(kernel_size))
             }
 
             #[doc = concat!("A pool with all of `", stringify!($op), "`'s options.")]
+            ///
+            /// ```
+            /// use ferrograd_nn::module::Module;
+            /// use ferrograd_autograd::{DType, Tensor};
+            #[doc = concat!("let opts = ferrograd_ops::pool::", stringify!($opts), "::new(2).stride(1);")]
+            #[doc = concat!("let pool = ferrograd_nn::layers::", stringify!($name), "::with_options(opts);")]
+            /// let x = Tensor::ones(&[1, 6, 6], DType::F32)?;
+            /// assert_eq!(pool.forward(&x)?.shape(), &[1, 5, 5]);
+            /// # Ok::<(), ferrograd_autograd::Error>(())
+            /// ```
             pub fn with_options(opts: $opts) -> Self {
                 $name {
                     opts,
@@ -33,6 +53,13 @@ macro_rules! pool_layer {
             }
 
             /// The pooling options.
+            ///
+            /// ```
+            #[doc = concat!("use ferrograd_nn::layers::", stringify!($name), ";")]
+            #[doc = concat!("let opts = ferrograd_ops::pool::", stringify!($opts), "::new(3).padding(1);")]
+            #[doc = concat!("assert_eq!(", stringify!($name), "::with_options(opts).options(), &opts);")]
+            #[doc = concat!("assert_eq!(", stringify!($name), "::new([2, 3]).options().kernel_size, [2, 3]);")]
+            /// ```
             pub fn options(&self) -> &$opts {
                 &self.opts
             }

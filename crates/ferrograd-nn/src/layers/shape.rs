@@ -32,11 +32,30 @@ impl Default for Flatten {
 
 impl Flatten {
     /// `Flatten(start_dim=1, end_dim=-1)`.
+    ///
+    /// ```
+    /// use ferrograd_nn::layers::Flatten;
+    /// use ferrograd_nn::module::Module;
+    /// use ferrograd_autograd::{DType, Tensor};
+    /// let y = Flatten::new().forward(&Tensor::zeros(&[4, 3, 2, 2], DType::F32)?)?;
+    /// assert_eq!(y.shape(), &[4, 12]);
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Flattens `start_dim..=end_dim` (negative dims count from the end).
+    ///
+    /// ```
+    /// use ferrograd_nn::layers::Flatten;
+    /// use ferrograd_nn::module::Module;
+    /// use ferrograd_autograd::{DType, Tensor};
+    /// let x = Tensor::zeros(&[2, 3, 4, 5], DType::F32)?;
+    /// assert_eq!(Flatten::with_dims(-2, -1).forward(&x)?.shape(), &[2, 3, 20]);
+    /// assert_eq!(Flatten::with_dims(0, -1).forward(&x)?.shape(), &[120]);
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn with_dims(start_dim: isize, end_dim: isize) -> Self {
         Flatten {
             start_dim,

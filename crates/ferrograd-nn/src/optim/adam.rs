@@ -148,6 +148,16 @@ impl Adam {
     }
 
     /// The options in use (with the current learning rate).
+    ///
+    /// ```
+    /// use ferrograd_nn::optim::{Adam, AdamConfig, Optimizer};
+    /// use ferrograd_autograd::Tensor;
+    /// let w = Tensor::from_vec(vec![1.0f32], &[1])?.requires_grad_(true)?;
+    /// let mut opt = Adam::new(vec![w], AdamConfig::new().betas((0.8, 0.99)))?;
+    /// opt.set_lr(0.05);
+    /// assert_eq!((opt.config().lr, opt.config().betas), (0.05, (0.8, 0.99)));
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn config(&self) -> &AdamConfig {
         &self.config
     }
@@ -226,12 +236,35 @@ impl AdamW {
         })
     }
 
-    /// The options in use (with the current learning rate).
+    /// The options in use (with the current learning rate), as an
+    /// [`AdamConfig`] whose `weight_decay` is the decoupled one.
+    ///
+    /// ```
+    /// use ferrograd_nn::optim::{AdamW, AdamWConfig, Optimizer};
+    /// use ferrograd_autograd::Tensor;
+    /// let w = Tensor::from_vec(vec![1.0f32], &[1])?.requires_grad_(true)?;
+    /// let mut opt = AdamW::new(vec![w], AdamWConfig::new().amsgrad(true))?;
+    /// opt.set_lr(0.5);
+    /// assert_eq!((opt.config().lr, opt.config().weight_decay, opt.config().amsgrad), (0.5, 1e-2, true));
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn config(&self) -> &AdamConfig {
         self.inner.config()
     }
 
     /// Each parameter's state, as [`Adam::state`].
+    ///
+    /// ```
+    /// use ferrograd_nn::optim::{AdamW, AdamWConfig, Optimizer};
+    /// use ferrograd_autograd::Tensor;
+    /// let w = Tensor::from_vec(vec![1.0f64], &[1])?.requires_grad_(true)?;
+    /// let mut opt = AdamW::new(vec![w.clone()], AdamWConfig::new())?;
+    /// assert!(opt.state()[0].buffers().is_empty());
+    /// w.set_grad(Some(Tensor::from_vec(vec![2.0f64], &[1])?))?;
+    /// opt.step()?;
+    /// assert_eq!((opt.state()[0].step(), opt.state()[0].buffers().len()), (1, 2));
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn state(&self) -> &[ParamState] {
         self.inner.state()
     }

@@ -30,12 +30,36 @@ pub struct ParamState {
 
 impl ParamState {
     /// The number of updates applied so far (PyTorch's `state["step"]`).
+    ///
+    /// ```
+    /// use ferrograd_nn::optim::{Optimizer, SgdConfig, SGD};
+    /// use ferrograd_autograd::Tensor;
+    /// let w = Tensor::from_vec(vec![1.0f32], &[1])?.requires_grad_(true)?;
+    /// let mut opt = SGD::new(vec![w.clone()], SgdConfig::new())?;
+    /// opt.step()?; // no gradient yet: nothing updated
+    /// w.set_grad(Some(Tensor::from_vec(vec![1.0f32], &[1])?))?;
+    /// opt.step()?;
+    /// assert_eq!(opt.state()[0].step(), 1);
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn step(&self) -> u64 {
         self.step
     }
 
     /// The state buffers, in the order the optimizer documents (empty before
     /// the first update).
+    ///
+    /// ```
+    /// use ferrograd_nn::optim::{Adam, AdamConfig, Optimizer};
+    /// use ferrograd_autograd::Tensor;
+    /// let w = Tensor::from_vec(vec![1.0f64, 1.0], &[2])?.requires_grad_(true)?;
+    /// let mut opt = Adam::new(vec![w.clone()], AdamConfig::new())?;
+    /// w.set_grad(Some(Tensor::from_vec(vec![1.0f64, -2.0], &[2])?))?;
+    /// opt.step()?;
+    /// let m = opt.state()[0].buffers()[0].as_slice::<f64>().unwrap(); // m = (1 - beta1) * g
+    /// assert!((m[0] - 0.1).abs() < 1e-12 && (m[1] + 0.2).abs() < 1e-12);
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn buffers(&self) -> &[CpuBuffer] {
         &self.buffers
     }

@@ -96,6 +96,16 @@ impl SGD {
     }
 
     /// The options in use (with the current learning rate).
+    ///
+    /// ```
+    /// use ferrograd_nn::optim::{Optimizer, SgdConfig, SGD};
+    /// use ferrograd_autograd::Tensor;
+    /// let w = Tensor::from_vec(vec![1.0f32], &[1])?.requires_grad_(true)?;
+    /// let mut opt = SGD::new(vec![w], SgdConfig::new().lr(0.1).momentum(0.9))?;
+    /// opt.set_lr(0.01);
+    /// assert_eq!((opt.config().lr, opt.config().momentum), (0.01, 0.9));
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
     pub fn config(&self) -> &SgdConfig {
         &self.config
     }
