@@ -36,7 +36,12 @@ fn conv_layers(c: &mut Criterion) {
     group.bench_function("forward (1,3,28,28)->64", |b| {
         b.iter(|| with_no_grad(|| conv2d(black_box(&x), &w, None, pad1).unwrap()))
     });
-    for (n, c_in, c_out, side, input_grad) in [(64, 1, 32, 28, false), (64, 32, 64, 14, true)] {
+    for (n, c_in, c_out, side, input_grad) in [
+        (64, 1, 32, 28, false),
+        (64, 32, 64, 14, true),
+        (1, 32, 64, 14, true),
+        (1, 3, 64, 224, false),
+    ] {
         let x = Tensor::randn(&[n, c_in, side, side], DType::F32).unwrap();
         let x = if input_grad {
             x.requires_grad_(true).unwrap()

@@ -34,7 +34,8 @@ def conv_layers():
             F.conv2d(x, w, None, padding=1)
 
     bench("conv2d/forward (1,3,28,28)->64", fwd1, conv_flops(1, 3, 64, 784))
-    for n, c_in, c_out, side, input_grad in [(64, 1, 32, 28, False), (64, 32, 64, 14, True)]:
+    for n, c_in, c_out, side, input_grad in [(64, 1, 32, 28, False), (64, 32, 64, 14, True),
+                                             (1, 32, 64, 14, True), (1, 3, 64, 224, False)]:
         x = torch.randn(n, c_in, side, side).requires_grad_(input_grad)
         w, b = param(c_out, c_in, 3, 3), param(c_out)
         name = f"({n},{c_in},{side},{side})->{c_out}"
