@@ -215,11 +215,11 @@ fn index_cross_entropy<T: FloatMath>(
 }
 
 ferrograd_storage::simd_loop! {
-    /// `out[c] = e^(x[c] - lse) · a - b[c]` over one row, compiled for AVX2
-    /// when the CPU has it.
-    fn scaled_softmax_row<T>(x: &[T], lse: T, a: T, b: &[T], out: &mut [T]) where T: FloatMath {
-        for ((o, &v), &b) in out.iter_mut().zip(x).zip(b) {
-            *o = exp(v - lse) * a - b;
+    /// `out[c] = e^(x[c] - lse) · a` over one row, compiled for AVX2 when the
+    /// CPU has it.
+    fn scaled_softmax_row<T>(x: &[T], lse: T, a: T, out: &mut [T]) where T: FloatMath {
+        for (o, &v) in out.iter_mut().zip(x) {
+            *o = exp(v - lse) * a;
         }
     }
 }
@@ -248,27 +248,28 @@ fn fused_backward<T: FloatMath>(
         }
     };
     let l = ct.lines;
+    // ε/C · w_c, the smoothing part of every b_c (a row's b_c for c ≠ t is
+    // this times its scale).
+    let smoothing: Vec<f64> = ct.weight.iter().map(|w| ls / l.n as f64 * w).collect();
     let v = with_lines(x, class_dim(x), |xd: &[T], _| {
         let mut out = vec![T::zero(); xd.len()];
         let block = |(o, (ob, xb)): (usize, (&mut [T], &[T]))| {
             if l.inner == 1 {
-                // One contiguous row of class scores: the b_c of every class
-                // but the target first, so the exp loop vectorises.
+                // One contiguous row of class scores: the vectorised exp loop
+                // first, then the smoothing terms, then the target class.
                 let k = scale(o);
-                let a = T::from_f64(coef.a(o) * k);
-                let t = ct.targets[o];
-                let ignored = t == ct.ignore_index;
-                let smooth: Vec<T> = (0..l.n)
-                    .map(|c| match ignored || ls == 0.0 {
-                        true => T::zero(),
-                        false => T::from_f64(ls / l.n as f64 * ct.weight[c] * k),
-                    })
-                    .collect();
-                scaled_softmax_row(xb, lse[o], a, &smooth, ob);
-                if !ignored {
-                    let t = t as usize;
-                    ob[t] = exp(xb[t] - lse[o]) * a - T::from_f64(coef.b(o, t) * k);
+                let (a, t) = (T::from_f64(coef.a(o) * k), ct.targets[o]);
+                scaled_softmax_row(xb, lse[o], a, ob);
+                if t == ct.ignore_index {
+                    return;
                 }
+                if ls != 0.0 {
+                    for (ob, s) in ob.iter_mut().zip(&smoothing) {
+                        *ob = *ob - T::from_f64(s * k);
+                    }
+                }
+                let t = t as usize;
+                ob[t] = exp(xb[t] - lse[o]) * a - T::from_f64(coef.b(o, t) * k);
                 return;
             }
             for i in 0..l.inner {

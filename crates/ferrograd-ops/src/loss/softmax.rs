@@ -48,18 +48,20 @@ pub(crate) fn row_max<T: FloatElement>(row: &[T]) -> T {
         .fold(T::neg_infinity(), |a, &v| if v > a { v } else { a })
 }
 
-/// The sum of a row in `LANES` independent accumulators.
+/// `Σ f(v)` over a row in `LANES` independent accumulators (the lanes
+/// added in order, then the tail).
 #[inline(always)]
-fn row_sum<T: FloatElement>(row: &[T]) -> T {
+fn lane_sum_by<T: FloatElement>(row: &[T], f: impl Fn(T) -> T) -> T {
     let mut lanes = [T::zero(); LANES];
     let chunks = row.chunks_exact(LANES);
     let tail = chunks.remainder();
     for chunk in chunks {
         for (a, &v) in lanes.iter_mut().zip(chunk) {
-            *a = *a + v;
+            *a = *a + f(v);
         }
     }
-    lanes.iter().chain(tail).fold(T::zero(), |s, &v| s + v)
+    let s = lanes.iter().fold(T::zero(), |s, &v| s + v);
+    tail.iter().fold(s, |s, &v| s + f(v))
 }
 
 ferrograd_storage::simd_loop! {
@@ -67,16 +69,7 @@ ferrograd_storage::simd_loop! {
     /// the CPU has it.
     pub(crate) fn row_logsumexp<T>(row: &[T]) -> T where T: FloatMath {
         let m = row_max(row);
-        let mut lanes = [T::zero(); LANES];
-        let chunks = row.chunks_exact(LANES);
-        let tail = chunks.remainder();
-        for chunk in chunks {
-            for (a, &v) in lanes.iter_mut().zip(chunk) {
-                *a = *a + exp(v - m);
-            }
-        }
-        let s = lanes.iter().fold(T::zero(), |s, &v| s + v);
-        m + tail.iter().fold(s, |s, &v| s + exp(v - m)).ln()
+        m + lane_sum_by(row, |v| exp(v - m)).ln()
     }
 }
 
@@ -88,7 +81,7 @@ ferrograd_storage::simd_loop! {
         for (o, &v) in out.iter_mut().zip(row) {
             *o = exp(v - m);
         }
-        let s = row_sum(out);
+        let s = lane_sum_by(out, |v| v);
         match kind {
             Kind::Softmax => {
                 let inv = T::one() / s;
