@@ -226,30 +226,12 @@ fn run_chunked<T: FloatElement, U: FusedUpdate>(
         .for_each(|(pc, gc, mut sc)| apply_fast(rule, pc, gc, &mut sc));
 }
 
-/// `rule.apply`, run from a copy compiled for AVX2 and FMA when the CPU has
-/// them, so the rule's loops use 256-bit vectors (same IEEE results: Rust
-/// never fuses `a * b + c` on its own).
-fn apply_fast<T: FloatElement, U: FusedUpdate>(
-    rule: &U,
-    p: &mut [T],
-    g: &[T],
-    state: &mut [&mut [T]],
-) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx2,fma")]
-        unsafe fn avx2<T: FloatElement, U: FusedUpdate>(
-            rule: &U,
-            p: &mut [T],
-            g: &[T],
-            state: &mut [&mut [T]],
-        ) {
-            rule.apply(p, g, state)
-        }
-        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-            // SAFETY: the CPU has the features `avx2` is compiled for.
-            return unsafe { avx2(rule, p, g, state) };
-        }
+ferrograd_storage::simd_loop! {
+    /// `rule.apply`, run from a copy compiled for AVX2 and FMA when the CPU
+    /// has them, so the rule's loops use 256-bit vectors (same IEEE results:
+    /// Rust never fuses `a * b + c` on its own).
+    fn apply_fast<T, U>(rule: &U, p: &mut [T], g: &[T], state: &mut [&mut [T]])
+    where T: FloatElement, U: FusedUpdate {
+        rule.apply(p, g, state)
     }
-    rule.apply(p, g, state)
 }
