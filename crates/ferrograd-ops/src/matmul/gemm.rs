@@ -107,7 +107,7 @@ pub(crate) trait Gemm: NumElement {
 }
 
 macro_rules! float_gemm {
-    ($t:ty, $f:ident) => {
+    ($t:ty) => {
         impl Gemm for $t {
             const THREADED: bool = true;
             unsafe fn gemm_raw(
@@ -120,23 +120,31 @@ macro_rules! float_gemm {
                 c: *mut $t,
                 vc: MatView,
             ) {
+                // The gemm crate computes `dst ← alpha·dst + beta·lhs·rhs`
+                // (its beta is our 1, its alpha our beta) and takes each
+                // stride column first; `read_dst = false` never reads C.
                 // SAFETY: the caller guarantees the views are in bounds and C does not alias.
                 unsafe {
-                    matrixmultiply::$f(
+                    gemm::gemm(
                         d.m,
-                        d.k,
                         d.n,
-                        1.0,
-                        a.add(va.offset),
-                        va.rs,
-                        va.cs,
-                        b.add(vb.offset),
-                        vb.rs,
-                        vb.cs,
-                        beta,
+                        d.k,
                         c.add(vc.offset),
-                        vc.rs,
                         vc.cs,
+                        vc.rs,
+                        beta != 0.0,
+                        a.add(va.offset),
+                        va.cs,
+                        va.rs,
+                        b.add(vb.offset),
+                        vb.cs,
+                        vb.rs,
+                        beta,
+                        1.0,
+                        false,
+                        false,
+                        false,
+                        gemm::Parallelism::None,
                     )
                 }
             }
@@ -144,8 +152,8 @@ macro_rules! float_gemm {
     };
 }
 
-float_gemm!(f32, sgemm);
-float_gemm!(f64, dgemm);
+float_gemm!(f32);
+float_gemm!(f64);
 
 macro_rules! int_gemm {
     ($($t:ty),*) => {$(
