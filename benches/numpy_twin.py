@@ -1,7 +1,11 @@
 """NumPy's side of benches/npy_io.rs: the same workloads on the same file
 ($FERROGRAD_BENCH_DIR, default the system temp dir), printed as GB/s
 (median of the repeats) and GiB/s (criterion's unit), for comparison with
-the throughput criterion prints for benches/npy_io.rs.
+the throughput criterion prints for benches/npy_io.rs. Both the median and
+the mean time are printed: a save now and then waits for the kernel's
+writeback (one sample in twenty can take 5x longer, for NumPy and for us),
+which moves a mean far more than a median, so compare like with like
+(criterion's median is in target/criterion/<group>/<bench>/new/estimates.json).
 
     .venv/bin/python benches/numpy_twin.py
 """
@@ -25,8 +29,12 @@ def bench(name, fn, nbytes):
         fn()
         times.append(time.perf_counter() - start)
     median = statistics.median(times)
+    mean = statistics.mean(times)
     rate = nbytes / median
-    print(f"{name:<40} {rate / 1e9:6.2f} GB/s = {rate / 2**30:5.2f} GiB/s  (median {median * 1e3:.1f} ms)")
+    print(
+        f"{name:<40} {rate / 1e9:6.2f} GB/s = {rate / 2**30:5.2f} GiB/s"
+        f"  (median {median * 1e3:.1f} ms, mean {mean * 1e3:.1f} ms)"
+    )
 
 
 def main():
