@@ -9,7 +9,7 @@
 //! the shape, so results are deterministic.
 
 use crate::Tensor;
-use ferrograd_storage::cpu::{gather_contiguous, PARALLEL_THRESHOLD};
+use ferrograd_storage::cpu::{gather_contiguous, on_fixed_workers, PARALLEL_THRESHOLD};
 use ferrograd_storage::{normalize_dim, with_dtype, Element, Error, Layout, Result};
 use rayon::prelude::*;
 
@@ -292,19 +292,60 @@ int_summand!(u8);
 int_summand!(bool);
 
 /// The sum of a contiguous run: blocks combined pairwise (error growing with
-/// `log n`, like PyTorch's cascade sum), halves on two threads when large.
-/// The split depends only on the length, so results are deterministic.
+/// `log n`, like PyTorch's cascade sum). A large run's top levels are split
+/// into at least one subtree per rayon thread, each summed on the same worker
+/// every call ([`on_fixed_workers`]: the data it read last time is still in
+/// its core's cache). The tree depends only on the length, so results are
+/// deterministic whatever the thread count.
 fn pairwise<T: Summand>(run: &[T]) -> T::Acc {
+    let threads = rayon::current_num_threads();
+    if run.len() < PARALLEL_THRESHOLD || threads <= 1 {
+        return serial_pairwise(run);
+    }
+    let depth = threads.next_power_of_two().trailing_zeros() as usize;
+    let mut leaves = Vec::with_capacity(1 << depth);
+    tree_leaves(run, depth, &mut leaves);
+    let sums = on_fixed_workers(leaves.len(), |i| serial_pairwise(leaves[i]));
+    combine_leaves::<T>(run, depth, &mut sums.into_iter())
+}
+
+/// Where the pairwise tree splits a run of more than one block.
+fn split_point(len: usize) -> usize {
+    (len / 2).div_ceil(BLOCK) * BLOCK
+}
+
+/// [`pairwise`] on the calling thread.
+fn serial_pairwise<T: Summand>(run: &[T]) -> T::Acc {
     if run.len() <= BLOCK {
         return T::block_sum(run);
     }
-    let (left, right) = run.split_at((run.len() / 2).div_ceil(BLOCK) * BLOCK);
-    let (a, b) = if run.len() >= PARALLEL_THRESHOLD {
-        rayon::join(|| pairwise(left), || pairwise(right))
-    } else {
-        (pairwise(left), pairwise(right))
-    };
-    T::combine(a, b)
+    let (left, right) = run.split_at(split_point(run.len()));
+    T::combine(serial_pairwise(left), serial_pairwise(right))
+}
+
+/// The subtrees `depth` levels down the pairwise tree of `run`, in order (a
+/// single block is a leaf wherever it is).
+fn tree_leaves<'a, T>(run: &'a [T], depth: usize, out: &mut Vec<&'a [T]>) {
+    if depth == 0 || run.len() <= BLOCK {
+        return out.push(run);
+    }
+    let (left, right) = run.split_at(split_point(run.len()));
+    tree_leaves(left, depth - 1, out);
+    tree_leaves(right, depth - 1, out);
+}
+
+/// Combines the sums of [`tree_leaves`] in the order the tree does.
+fn combine_leaves<T: Summand>(
+    run: &[T],
+    depth: usize,
+    sums: &mut impl Iterator<Item = T::Acc>,
+) -> T::Acc {
+    if depth == 0 || run.len() <= BLOCK {
+        return sums.next().expect("one sum per leaf");
+    }
+    let (left, right) = run.split_at(split_point(run.len()));
+    let a = combine_leaves::<T>(left, depth - 1, sums);
+    T::combine(a, combine_leaves::<T>(right, depth - 1, sums))
 }
 
 /// Sums each run of `inner` consecutive elements.
@@ -428,6 +469,44 @@ fn sum_values<T: Summand>(src: &[T], layout: &Layout, dims: &[usize]) -> Vec<T::
                 .permute(&order)
                 .expect("kept and reduced dims form a permutation");
             row_sums(&gather_contiguous(src, &permuted), inner)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parallel_sums_equal_the_serial_tree_bit_for_bit_on_any_thread_count() {
+        let data: Vec<f32> = (0..1_000_003u64)
+            .map(|i| ((i * 7919) % 1013) as f32 * 0.37 - 150.0)
+            .collect();
+        for len in [
+            PARALLEL_THRESHOLD,
+            PARALLEL_THRESHOLD + 5,
+            3 * BLOCK * 17 + 1,
+            data.len(),
+        ] {
+            let run = &data[..len];
+            let want = serial_pairwise(run);
+            assert_eq!(pairwise(run).to_bits(), want.to_bits(), "len {len}");
+            for threads in [1, 3, 4, 5] {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                // Inside the pool (nested use) and from outside it (its broadcast).
+                assert_eq!(pool.install(|| pairwise(run)).to_bits(), want.to_bits());
+                let outside = pool.install(|| {
+                    let depth = threads.next_power_of_two().trailing_zeros() as usize;
+                    let mut leaves = vec![];
+                    tree_leaves(run, depth, &mut leaves);
+                    let sums: Vec<f64> = leaves.iter().map(|l| serial_pairwise(l)).collect();
+                    combine_leaves::<f32>(run, depth, &mut sums.into_iter())
+                });
+                assert_eq!(outside.to_bits(), want.to_bits());
+            }
         }
     }
 }

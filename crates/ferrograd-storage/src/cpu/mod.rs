@@ -4,6 +4,7 @@
 
 mod allocator;
 mod copy;
+mod fixed_workers;
 mod map;
 mod reduce;
 #[doc(hidden)]
@@ -15,6 +16,7 @@ pub use allocator::{
     cached_bytes, keep_freed_memory, CACHE_MAX_BLOCKS, CACHE_MAX_BYTES, CACHE_MIN_BYTES,
 };
 pub use copy::{copy_into_strided, gather_contiguous};
+pub use fixed_workers::on_fixed_workers;
 pub use map::{binary_map, binary_map_inplace, cast_buffer, unary_map, unary_map_inplace};
 pub use reduce::reduce_dims;
 
