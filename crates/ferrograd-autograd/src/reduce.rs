@@ -237,7 +237,18 @@ macro_rules! float_summand {
             type Out = $t;
             #[inline]
             fn block_sum(run: &[$t]) -> f64 {
-                lane_sums(run).iter().map(|&v| v as f64).sum()
+                // The lanes go into eight f64 sums (independent, so they
+                // vectorize; one running sum would chain 64 dependent adds,
+                // which cost more than the lane loop itself when the block
+                // is in cache), then a fixed tree.
+                let mut wide = [0f64; 8];
+                for chunk in lane_sums(run).chunks_exact(8) {
+                    for (w, &v) in wide.iter_mut().zip(chunk) {
+                        *w += v as f64;
+                    }
+                }
+                ((wide[0] + wide[4]) + (wide[2] + wide[6]))
+                    + ((wide[1] + wide[5]) + (wide[3] + wide[7]))
             }
             #[inline]
             fn add_row(acc: &mut [f64], row: &[$t]) {
