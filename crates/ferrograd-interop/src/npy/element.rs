@@ -34,7 +34,7 @@ fn read_pod_vec<T: Pod + Default>(
     if trusted {
         let mut out = vec![T::zeroed(); numel];
         let bytes = bytemuck::cast_slice_mut(&mut out);
-        super::os_hints::advise_huge_pages(bytes);
+        ferrograd_storage::cpu::advise_huge_pages(bytes.as_ptr() as usize, bytes.len());
         reader.read_exact(bytes)?;
         return Ok(out);
     }

@@ -233,11 +233,23 @@ pub fn cached_bytes() -> usize {
     lock_cache().blocks.iter().map(|b| b.bytes).sum()
 }
 
-/// Asks Linux to back the whole pages of `[start, start + len)` with huge
-/// pages when the range is large (elsewhere, or when small, nothing). The
-/// range must lie inside one live allocation of the caller's.
+/// Asks Linux to back the whole pages of `[start, start + len)` with
+/// transparent huge pages (`madvise(MADV_HUGEPAGE)`) when the range is 4 MiB
+/// or more; elsewhere, or when smaller, nothing. Best done before the memory
+/// is first touched, so filling it takes a few hundred page faults instead of
+/// tens of thousands. The range should lie inside one live allocation of the
+/// caller's; the advice never changes the memory's contents, and a refusal
+/// by the OS is ignored.
+///
+/// ```
+/// use ferrograd_storage::cpu::advise_huge_pages;
+/// let mut buffer = vec![0u8; 8 << 20];
+/// advise_huge_pages(buffer.as_ptr() as usize, buffer.len());
+/// buffer[0] = 1; // contents unchanged, still usable as before
+/// assert_eq!(buffer.iter().map(|&b| b as usize).sum::<usize>(), 1);
+/// ```
 #[cfg(target_os = "linux")]
-pub(crate) fn advise_huge_pages(start: usize, len: usize) {
+pub fn advise_huge_pages(start: usize, len: usize) {
     extern "C" {
         fn madvise(
             addr: *mut std::ffi::c_void,
@@ -259,8 +271,14 @@ pub(crate) fn advise_huge_pages(start: usize, len: usize) {
     }
 }
 
+/// Asks Linux for huge pages behind a large range; nothing on this OS.
+///
+/// ```
+/// let buffer = vec![0u8; 8 << 20];
+/// ferrograd_storage::cpu::advise_huge_pages(buffer.as_ptr() as usize, buffer.len());
+/// ```
 #[cfg(not(target_os = "linux"))]
-pub(crate) fn advise_huge_pages(_start: usize, _len: usize) {}
+pub fn advise_huge_pages(_start: usize, _len: usize) {}
 
 #[cfg(test)]
 mod tests {
