@@ -152,13 +152,10 @@ fn scalar_forward<K: BinaryKernel>(a: &Tensor, s: Scalar) -> Result<Tensor> {
     if a.device().is_cuda() {
         return crate::cuda::scalar_forward(K::NAME, a, s);
     }
-    a.with_read(|buf, layout| {
-        with_num_dtype!(a.dtype(), T => {
-            let y: T = s.to_element();
-            let x = buf.as_slice::<T>().unwrap();
-            Tensor::from_kernel(unary_map(x, layout, move |v: T| K::num(v, y)), layout.shape())
-        }, bool => unreachable!("scalar_keeps_dtype excludes bool"))
-    })
+    with_num_dtype!(a.dtype(), T => {
+        let y: T = s.to_element();
+        a.map_elements(move |v: T| K::num(v, y))
+    }, bool => unreachable!("scalar_keeps_dtype excludes bool"))
 }
 
 /// The gradient of a broadcast input: summed over the broadcast dims and

@@ -25,6 +25,7 @@ mod macros;
 mod random;
 mod reduce;
 mod scalar;
+mod small_outputs;
 mod tensor;
 mod view;
 

@@ -5,8 +5,10 @@
 
 use crate::grad_mode::is_grad_enabled;
 use crate::graph::{GradHook, Node, NodeKind, SavedTensor};
+use ferrograd_storage::cpu::{unary_map, unary_map_into};
 use ferrograd_storage::{CpuBuffer, DType, Device, Element, Error, Layout, Result, Storage};
 use parking_lot::Mutex;
+use std::mem::ManuallyDrop;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 
@@ -25,7 +27,16 @@ use std::sync::{Arc, Weak};
 /// ```
 #[derive(Clone)]
 pub struct Tensor {
-    pub(crate) inner: Arc<TensorImpl>,
+    /// Taken out only in `Drop`, which hands it to the small-tensor pool.
+    pub(crate) inner: ManuallyDrop<Arc<TensorImpl>>,
+}
+
+impl Drop for Tensor {
+    fn drop(&mut self) {
+        // SAFETY: `inner` is not touched again: the handle is being dropped.
+        let inner = unsafe { ManuallyDrop::take(&mut self.inner) };
+        crate::small_outputs::offer(inner);
+    }
 }
 
 pub(crate) struct TensorImpl {
@@ -85,16 +96,14 @@ impl Tensor {
     }
 
     fn new_impl(storage: Storage, layout: Layout, view_base: Option<Tensor>) -> Tensor {
-        Tensor {
-            inner: Arc::new(TensorImpl {
-                dtype: storage.dtype(),
-                storage,
-                layout,
-                meta: Mutex::new(AutogradMeta::default()),
-                requires_grad_cached: AtomicBool::new(false),
-                view_base,
-            }),
-        }
+        Tensor::from_impl(Arc::new(TensorImpl {
+            dtype: storage.dtype(),
+            storage,
+            layout,
+            meta: Mutex::new(AutogradMeta::default()),
+            requires_grad_cached: AtomicBool::new(false),
+            view_base,
+        }))
     }
 
     /// A tensor of `shape` taking ownership of `data` (row-major) without copying.
@@ -842,7 +851,44 @@ impl Tensor {
     }
 
     pub(crate) fn from_impl(inner: Arc<TensorImpl>) -> Tensor {
-        Tensor { inner }
+        Tensor {
+            inner: ManuallyDrop::new(inner),
+        }
+    }
+
+    /// A new contiguous tensor of `f` applied to every element (of type `T`)
+    /// of this one, outside the graph: the building block of elementwise
+    /// ops. A small output reuses the memory of a dropped small tensor of
+    /// the same dtype and size when this thread has one (see
+    /// `small_outputs.rs`), so loops over small tensors do not allocate.
+    ///
+    /// ```
+    /// use ferrograd_autograd::Tensor;
+    /// let t = Tensor::from_vec(vec![1.0f32, 4.0, 9.0, 16.0], &[2, 2])?;
+    /// let roots = t.t()?.map_elements(|v: f32| v.sqrt())?;
+    /// assert_eq!(roots.to_vec::<f32>()?, vec![1.0, 3.0, 2.0, 4.0]);
+    /// assert!(roots.is_contiguous() && roots.grad_fn().is_none());
+    /// assert!(t.map_elements(|v: i64| v).is_err()); // the elements are f32
+    /// # Ok::<(), ferrograd_autograd::Error>(())
+    /// ```
+    pub fn map_elements<T: Element, U: Element>(
+        &self,
+        f: impl Fn(T) -> U + Sync,
+    ) -> Result<Tensor> {
+        if self.numel() <= crate::small_outputs::MAX_ELEMENTS {
+            if let Some(mut out) = crate::small_outputs::take(U::DTYPE, self.shape()) {
+                let fresh = Arc::get_mut(&mut out).expect("a pooled tensor has one handle");
+                let buffer = fresh
+                    .storage
+                    .reuse_unique()
+                    .and_then(|b| b.as_mut_slice::<U>())
+                    .expect("pooled by dtype and size, on the CPU, unshared");
+                self.with_data(|src: &[T], layout| unary_map_into(src, layout, f, buffer))?;
+                return Ok(Tensor::from_impl(out));
+            }
+        }
+        let data = self.with_data(|src: &[T], layout| unary_map(src, layout, f))?;
+        Ok(Tensor::from_kernel(data, self.shape()))
     }
 
     /// Borrows the storage for reading and hands the typed data of `T` to `f`

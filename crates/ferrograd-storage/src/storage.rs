@@ -202,6 +202,32 @@ impl Storage {
         self.len() == 0
     }
 
+    /// The buffer of a CPU storage that no other handle shares, with the
+    /// version counter reset to 0: for reusing a dropped tensor's memory as
+    /// a fresh output. `None` when another handle (a view, a saved tensor)
+    /// still shares it or it lives on a device.
+    ///
+    /// ```
+    /// use ferrograd_storage::Storage;
+    /// let mut s = Storage::from_vec(vec![1.0f32, 2.0]);
+    /// s.bump_version();
+    /// let alias = s.clone();
+    /// assert!(s.reuse_unique().is_none()); // `alias` still sees it
+    /// drop(alias);
+    /// s.reuse_unique().unwrap().as_mut_slice::<f32>().unwrap()[0] = 5.0;
+    /// assert_eq!(s.version(), 0);
+    /// assert_eq!(s.read()?.as_slice::<f32>().unwrap(), &[5.0, 2.0]);
+    /// # Ok::<(), ferrograd_storage::Error>(())
+    /// ```
+    pub fn reuse_unique(&mut self) -> Option<&mut CpuBuffer> {
+        let inner = Arc::get_mut(&mut self.inner)?;
+        if inner.device != Device::Cpu {
+            return None;
+        }
+        *inner.version.get_mut() = 0;
+        Some(inner.buffer.get_mut())
+    }
+
     /// True when both handles share one buffer.
     ///
     /// ```

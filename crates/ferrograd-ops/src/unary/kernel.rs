@@ -3,7 +3,7 @@
 //! rules for float functions, and recording a one-input op's backward rule.
 
 use ferrograd_autograd::{SavedTensor, Tensor};
-use ferrograd_storage::cpu::{binary_map, unary_map};
+use ferrograd_storage::cpu::binary_map;
 use ferrograd_storage::{broadcast_shapes, DType, Element, Error, Result};
 
 /// `f` applied to every element of `x` (of element type `T`), as a new
@@ -12,8 +12,7 @@ pub(crate) fn map_typed<T: Element, U: Element>(
     x: &Tensor,
     f: impl Fn(T) -> U + Sync,
 ) -> Result<Tensor> {
-    let data = x.with_data(|d: &[T], l| unary_map(d, l, f))?;
-    Tensor::from_vec(data, x.shape())
+    x.map_elements(f)
 }
 
 /// `f(a, b)` over the broadcast of `a` and `b`, both of element type `T`.

@@ -113,6 +113,39 @@ pub fn unary_map<T: Element, U: Element>(
     out
 }
 
+/// [`unary_map`] into an existing buffer of `layout.numel()` elements (on
+/// the calling thread: for small outputs whose buffer is reused).
+///
+/// ```
+/// use ferrograd_storage::{cpu::unary_map_into, Layout};
+/// let mut out = [0.0f32; 3];
+/// unary_map_into(&[1.0f32, 4.0, 9.0, 16.0], &Layout::contiguous(&[3]), |x| x.sqrt(), &mut out);
+/// assert_eq!(out, [1.0, 2.0, 3.0]);
+/// ```
+///
+/// # Panics
+/// If `out` does not hold exactly `layout.numel()` elements.
+pub fn unary_map_into<T: Element, U: Element>(
+    src: &[T],
+    layout: &Layout,
+    f: impl Fn(T) -> U,
+    out: &mut [U],
+) {
+    assert_eq!(out.len(), layout.numel(), "unary_map_into: output size");
+    if let Some(start) = layout.contiguous_offset() {
+        // SAFETY: `MaybeUninit<U>` has `U`'s layout, and `fill_unary` only
+        // writes initialised values, so `out` stays initialised.
+        let slots = unsafe { &mut *(out as *mut [U] as *mut [MaybeUninit<U>]) };
+        return fill_unary(slots, &src[start..start + out.len()], &f);
+    }
+    let mut slots = out.iter_mut();
+    layout.for_each_offset(|o| {
+        if let Some(slot) = slots.next() {
+            *slot = f(src[o]);
+        }
+    });
+}
+
 /// `f(a, b)` over two inputs whose layouts have the same shape (broadcast
 /// beforehand, stride 0 allowed), row-major.
 ///

@@ -18,7 +18,9 @@ pub use allocator::{
 pub(crate) use allocator::{fresh_vec, recycle_vec};
 pub use copy::{copy_into_strided, gather_contiguous};
 pub use fixed_workers::on_fixed_workers;
-pub use map::{binary_map, binary_map_inplace, cast_buffer, unary_map, unary_map_inplace};
+pub use map::{
+    binary_map, binary_map_inplace, cast_buffer, unary_map, unary_map_inplace, unary_map_into,
+};
 pub use reduce::reduce_dims;
 
 /// Elements below which a kernel stays on the calling thread.

@@ -1,0 +1,213 @@
+//! Recycling of small tensors. When the last handle on a small CPU tensor
+//! with no autograd state is dropped, the tensor (its header, its storage's
+//! header and its data buffer: three allocations) goes to a pool of this
+//! thread instead of back to the allocator, and the next elementwise output
+//! of the same dtype and element count ([`Tensor::map_elements`]) is written
+//! into it. A loop of ops on small tensors then allocates nothing: under
+//! `no_grad` a chain of scalar ops and `tanh` on 4 elements costs about what
+//! its kernels cost on plain vectors (see `benches/autograd_overhead.rs`).
+//!
+//! Only a tensor nothing else can see is taken: its last handle, no weak
+//! references (graph nodes hold those on leaves), not a view, storage not
+//! shared, no grad, grad_fn or hooks. A reused tensor is indistinguishable
+//! from a new one: contiguous layout of the requested shape, version 0.
+
+use crate::tensor::TensorImpl;
+use ferrograd_storage::{DType, Layout};
+use std::cell::RefCell;
+use std::sync::Arc;
+
+/// Tensors of at most this many elements are recycled.
+pub(crate) const MAX_ELEMENTS: usize = 64;
+
+/// Tensors a thread keeps at most (a few KiB).
+const CAPACITY: usize = 16;
+
+thread_local! {
+    static POOL: RefCell<Vec<Arc<TensorImpl>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The last step of dropping a tensor handle: keeps `inner` for reuse when
+/// it qualifies and the pool has room, otherwise drops it.
+pub(crate) fn offer(mut inner: Arc<TensorImpl>) {
+    if Arc::strong_count(&inner) != 1
+        || inner.layout.numel() > MAX_ELEMENTS
+        || !reusable(&mut inner)
+    {
+        return;
+    }
+    // A rejected tensor is dropped after the pool's borrow ends (its drop
+    // could reach this function again).
+    let rejected = POOL.try_with(|pool| {
+        let mut pool = pool.borrow_mut();
+        if pool.len() < CAPACITY {
+            pool.push(inner);
+            None
+        } else {
+            Some(inner)
+        }
+    });
+    drop(rejected);
+}
+
+/// True when nothing else can observe `inner`: see the module docs.
+fn reusable(inner: &mut Arc<TensorImpl>) -> bool {
+    let Some(tensor) = Arc::get_mut(inner) else {
+        return false;
+    };
+    let numel = tensor.layout.numel();
+    let meta = tensor.meta.get_mut();
+    let unobserved = numel > 0
+        && tensor.view_base.is_none()
+        && !meta.requires_grad
+        && !meta.retains_grad
+        && meta.grad_fn.is_none()
+        && meta.grad.is_none()
+        && meta.hooks.is_empty()
+        && tensor.storage.len() == numel
+        && tensor.storage.reuse_unique().is_some();
+    if unobserved {
+        meta.accumulator = std::sync::Weak::new();
+        *tensor.requires_grad_cached.get_mut() = false;
+    }
+    unobserved
+}
+
+/// A pooled tensor of `dtype` with `shape`'s element count, laid out
+/// contiguously as `shape`, its contents stale (the caller overwrites them
+/// all). The result is the only handle on it.
+pub(crate) fn take(dtype: DType, shape: &[usize]) -> Option<Arc<TensorImpl>> {
+    let numel: usize = shape.iter().product();
+    let mut found = POOL
+        .try_with(|pool| {
+            let mut pool = pool.borrow_mut();
+            let at = pool
+                .iter()
+                .rposition(|t| t.dtype == dtype && t.storage.len() == numel)?;
+            Some(pool.swap_remove(at))
+        })
+        .ok()??;
+    let tensor = Arc::get_mut(&mut found).expect("pooled tensors have one handle");
+    if tensor.layout.shape() != shape || tensor.layout.contiguous_offset() != Some(0) {
+        tensor.layout = Layout::contiguous(shape);
+    }
+    Some(found)
+}
+
+/// How many tensors this thread's pool holds (for tests).
+#[cfg(test)]
+pub(crate) fn pooled() -> usize {
+    POOL.with(|pool| pool.borrow().len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{no_grad, Tensor};
+
+    fn address(t: &Tensor) -> usize {
+        t.with_data(|d: &[f32], _| d.as_ptr() as usize).unwrap()
+    }
+
+    fn pooled_f32_of(numel: usize) -> usize {
+        POOL.with(|pool| {
+            let pool = pool.borrow();
+            pool.iter()
+                .filter(|t| t.dtype == DType::F32 && t.storage.len() == numel)
+                .count()
+        })
+    }
+
+    fn drain() {
+        POOL.with(|pool| pool.borrow_mut().clear());
+    }
+
+    #[test]
+    fn a_dropped_small_tensor_becomes_the_next_output_of_its_size() {
+        drain();
+        let x = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0], &[4]).unwrap();
+        let y = x.map_elements(|v: f32| v * 10.0).unwrap();
+        let (memory, before) = (address(&y), pooled());
+        y.storage().bump_version();
+        drop(y);
+        assert_eq!(pooled(), before + 1);
+        // Same dtype and element count, another shape: reused, fresh in every way.
+        let z = x
+            .reshape(&[2, 2])
+            .unwrap()
+            .map_elements(|v: f32| v + 0.5)
+            .unwrap();
+        assert_eq!(address(&z), memory);
+        assert_eq!(pooled(), before);
+        assert_eq!(z.shape(), &[2, 2]);
+        assert_eq!(z.strides(), &[2, 1]);
+        assert_eq!(z.storage().version(), 0);
+        assert!(!z.requires_grad() && z.grad_fn().is_none() && z.grad().is_none());
+        assert_eq!(z.to_vec::<f32>().unwrap(), vec![1.5, 2.5, 3.5, 4.5]);
+        // Another dtype or size takes nothing.
+        drop(z);
+        assert_eq!(pooled_f32_of(4), 1);
+        let _f64 = x
+            .to_dtype(DType::F64)
+            .unwrap()
+            .map_elements(|v: f64| v)
+            .unwrap();
+        let _five = Tensor::from_vec(vec![0.0f32; 5], &[5])
+            .unwrap()
+            .map_elements(|v: f32| v)
+            .unwrap();
+        assert_eq!(pooled_f32_of(4), 1);
+    }
+
+    #[test]
+    fn tensors_something_else_can_see_are_not_taken() {
+        let x = Tensor::from_vec(vec![1.0f32, 2.0], &[2]).unwrap();
+        let fresh = || x.map_elements(|v: f32| v).unwrap();
+        drain();
+        let a = fresh();
+        let alias = a.clone();
+        drop(a);
+        assert_eq!(pooled(), 0, "another handle is alive");
+        drop(alias);
+        assert_eq!(pooled(), 1, "the last handle went");
+        drain();
+        let v = fresh();
+        let row = v.narrow(0, 0, 1).unwrap();
+        drop(v);
+        assert_eq!(pooled(), 0, "a view shares it");
+        drop(row);
+        drain();
+        let leaf = fresh().requires_grad_(true).unwrap();
+        let y = leaf.try_mul(2.0).unwrap();
+        drop(y);
+        assert_eq!(pooled(), 0, "y has a grad_fn");
+        drop(leaf);
+        assert_eq!(pooled(), 0, "a leaf that requires grad");
+        drop(Tensor::zeros(&[MAX_ELEMENTS + 1], DType::F32).unwrap());
+        assert_eq!(pooled(), 0, "too large");
+        drain();
+        for _ in 0..2 * CAPACITY {
+            drop(fresh().try_add(&fresh()).unwrap());
+        }
+        let kept: Vec<Tensor> = (0..2 * CAPACITY)
+            .map(|_| Tensor::ones(&[2], DType::F32).unwrap())
+            .collect();
+        drop(kept);
+        assert_eq!(pooled(), CAPACITY, "bounded");
+    }
+
+    #[test]
+    fn a_no_grad_chain_on_small_tensors_reaches_a_steady_state() {
+        let x = Tensor::from_vec(vec![0.1f32, -0.2, 0.3, 0.4], &[4]).unwrap();
+        let _guard = no_grad();
+        drain();
+        let mut h = x.clone();
+        let mut want = vec![0.1f32, -0.2, 0.3, 0.4];
+        for _ in 0..100 {
+            h = h.try_mul(1.0001).unwrap().try_add(0.001).unwrap();
+            want.iter_mut().for_each(|v| *v = *v * 1.0001 + 0.001);
+        }
+        assert!(pooled() <= 2);
+        assert_eq!(h.to_vec::<f32>().unwrap(), want);
+    }
+}
