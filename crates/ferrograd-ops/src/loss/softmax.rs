@@ -9,7 +9,7 @@ use crate::unary::fast_math::FloatMath;
 use crate::unary::UnaryOps;
 use ferrograd_autograd::{is_grad_enabled, SavedTensor, Tensor};
 use ferrograd_storage::cpu::PARALLEL_THRESHOLD;
-use ferrograd_storage::{Error, FloatElement, Result};
+use ferrograd_storage::{Element, Error, FloatElement, Result};
 use rayon::prelude::*;
 
 /// Softmax or its logarithm.
@@ -64,12 +64,39 @@ fn lane_sum_by<T: FloatElement>(row: &[T], f: impl Fn(T) -> T) -> T {
     tail.iter().fold(s, |s, &v| s + f(v))
 }
 
+/// Elements whose exponentials a row log-sum-exp adds in `T` (in
+/// [`LANES`] accumulators) before carrying the sum on in `f64`: a long
+/// `f32` row then loses no more than a short one.
+const LSE_BLOCK: usize = 4096;
+
 ferrograd_storage::simd_loop! {
-    /// `log Σ e^v` over a row, shifted by its max, compiled for AVX2 when
-    /// the CPU has it.
-    pub(crate) fn row_logsumexp<T>(row: &[T]) -> T where T: FloatMath {
+    /// `log Σ e^v` over a row as `torch.logsumexp` computes it, compiled for
+    /// AVX2 when the CPU has it: shifted by the row's max, or by 0 when that
+    /// max is infinite, so a row of `-inf` (or an empty one) gives `-inf`,
+    /// one holding `+inf` gives `+inf`, and a NaN gives NaN.
+    pub(crate) fn row_logsumexp_keeping_infs<T>(row: &[T]) -> T where T: FloatMath {
         let m = row_max(row);
-        m + lane_sum_by(row, |v| exp(v - m)).ln()
+        let shift = if m.is_infinite() { T::zero() } else { m };
+        let s: f64 = row
+            .chunks(LSE_BLOCK)
+            .map(|block| Element::to_f64(lane_sum_by(block, |v| exp(v - shift))))
+            .sum();
+        shift + T::from_f64(s).ln()
+    }
+}
+
+/// `log Σ e^v` over a row as log-softmax shifts it: that of
+/// [`row_logsumexp_keeping_infs`], but NaN when a non-empty row's max is
+/// infinite (`e^(v - m)` is NaN there), as PyTorch's `log_softmax` and so
+/// `cross_entropy` give. The two differ only then: a finite max gives a
+/// finite sum.
+#[inline]
+pub(crate) fn row_logsumexp<T: FloatMath>(row: &[T]) -> T {
+    let lse = row_logsumexp_keeping_infs(row);
+    if lse.is_infinite() && !row.is_empty() {
+        T::nan()
+    } else {
+        lse
     }
 }
 
@@ -293,4 +320,70 @@ pub(crate) fn softmax(x: &Tensor, dim: usize, kind: Kind) -> Result<Tensor> {
             })])
         }
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 40 elements: two full blocks of lanes and a tail of 8.
+    fn row_with(at: usize, v: f32) -> Vec<f32> {
+        let mut row: Vec<f32> = (0..40).map(|i| (i as f32 * 0.7).sin() * 30.0).collect();
+        row[at] = v;
+        row
+    }
+
+    #[test]
+    fn logsumexp_of_a_row_treats_infinities_and_nan_as_pytorch() {
+        let (inf, nan) = (f32::INFINITY, f32::NAN);
+        let lse = row_logsumexp_keeping_infs::<f32>;
+        assert_eq!(lse(&[-inf; 40]), -inf);
+        assert_eq!(lse(&[]), -inf);
+        assert_eq!(
+            row_logsumexp_keeping_infs(&[f64::NEG_INFINITY; 3]),
+            f64::NEG_INFINITY
+        );
+        for at in [5, 35] {
+            assert_eq!(lse(&row_with(at, inf)), inf);
+            assert!(lse(&row_with(at, nan)).is_nan());
+            let mut both = row_with(at, nan);
+            both[at ^ 1] = inf;
+            assert!(lse(&both).is_nan());
+            let finite = row_with(at, -inf);
+            let want = finite.iter().map(|&v| (v as f64).exp()).sum::<f64>().ln();
+            assert!((lse(&finite) as f64 - want).abs() < 1e-5 * want.abs());
+        }
+        assert!(lse(&[-inf, nan]).is_nan());
+    }
+
+    #[test]
+    fn a_long_f32_row_is_as_accurate_as_a_short_one() {
+        let mut state = 12_345u64;
+        let row: Vec<f32> = (0..4_000_000)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                (state >> 40) as f32 / (1u64 << 24) as f32 * 6.0 - 3.0
+            })
+            .collect();
+        let m = row.iter().fold(f32::NEG_INFINITY, |a, &v| a.max(v)) as f64;
+        let want = m + row.iter().map(|&v| (v as f64 - m).exp()).sum::<f64>().ln();
+        let got = row_logsumexp_keeping_infs(&row) as f64;
+        // Within two f32 ulps, as the f64 sum of the old reduce kernel was;
+        // one f32 sum of all 4M terms (LANES accumulators) misses by more.
+        assert!((got - want).abs() <= 2.0 * f32::EPSILON as f64 * want);
+    }
+
+    #[test]
+    fn log_softmax_shift_gives_nan_where_the_max_is_infinite() {
+        let inf = f32::INFINITY;
+        assert!(row_logsumexp(&[-inf; 40]).is_nan());
+        assert!(row_logsumexp(&row_with(35, inf)).is_nan());
+        assert_eq!(row_logsumexp::<f32>(&[]), -inf);
+        for row in [row_with(5, -inf), row_with(35, 80.0)] {
+            let (a, b) = (row_logsumexp(&row), row_logsumexp_keeping_infs(&row));
+            assert_eq!(a.to_bits(), b.to_bits());
+        }
+    }
 }

@@ -1,26 +1,16 @@
 //! `logsumexp` over dims: `m + log Σ exp(x - m)` with `m` the row's max, so
 //! large inputs do not overflow; rows of `-inf` give `-inf`, an `inf` gives
-//! `inf`. Integer inputs are computed as `f32`, as in PyTorch.
+//! `inf`, a NaN gives NaN (the row kernel is softmax's,
+//! [`row_logsumexp_keeping_infs`]). Integer inputs are computed as `f32`, as
+//! in PyTorch.
 
 use super::dims::{
     kept_shape, not_float, reduced_shape, restore_dims, with_float, with_rows, Rows,
 };
+use crate::loss::softmax::row_logsumexp_keeping_infs;
 use crate::unary::UnaryOps;
 use ferrograd_autograd::{SavedTensor, Tensor};
-use ferrograd_storage::{DType, Element, FloatElement, Result};
-
-/// `log Σ exp(row)`, stably; `-inf` for an empty row.
-fn row_logsumexp<T: FloatElement>(row: &[T]) -> T {
-    let m = row.iter().fold(
-        T::neg_infinity(),
-        |a, &v| if v > a || v.is_nan() { v } else { a },
-    );
-    if m.is_infinite() || m.is_nan() {
-        return m;
-    }
-    let s: f64 = row.iter().map(|&v| Element::to_f64((v - m).exp())).sum();
-    m + T::from_f64(s.ln())
-}
+use ferrograd_storage::{DType, Result};
 
 /// `logsumexp` over `dims` (sorted).
 pub(crate) fn logsumexp(x: &Tensor, dims: &[usize], keepdim: bool) -> Result<Tensor> {
@@ -31,7 +21,7 @@ pub(crate) fn logsumexp(x: &Tensor, dims: &[usize], keepdim: bool) -> Result<Ten
     };
     let shape = reduced_shape(x.shape(), dims, keepdim);
     let out = with_float!(x.dtype(), T => {
-        let v = with_rows(&x, dims, |r: Rows<'_, T>| r.map(row_logsumexp))?;
+        let v = with_rows(&x, dims, |r: Rows<'_, T>| r.map(row_logsumexp_keeping_infs))?;
         Tensor::from_vec(v, &shape)?
     }, d => return Err(not_float("logsumexp", d)));
     if !Tensor::needs_grad(&[&x]) {
