@@ -65,6 +65,7 @@ fn reusable(inner: &mut Arc<TensorImpl>) -> bool {
         && meta.grad.is_none()
         && meta.hooks.is_empty()
         && tensor.storage.len() == numel
+        && tensor.layout.contiguous_offset() == Some(0)
         && tensor.storage.reuse_unique().is_some();
     if unobserved {
         meta.accumulator = std::sync::Weak::new();
@@ -73,11 +74,10 @@ fn reusable(inner: &mut Arc<TensorImpl>) -> bool {
     unobserved
 }
 
-/// A pooled tensor of `dtype` with `shape`'s element count, laid out
+/// A pooled tensor of `dtype` with `numel` (`shape`'s element count), laid out
 /// contiguously as `shape`, its contents stale (the caller overwrites them
 /// all). The result is the only handle on it.
-pub(crate) fn take(dtype: DType, shape: &[usize]) -> Option<Arc<TensorImpl>> {
-    let numel: usize = shape.iter().product();
+pub(crate) fn take(dtype: DType, numel: usize, shape: &[usize]) -> Option<Arc<TensorImpl>> {
     let mut found = POOL
         .try_with(|pool| {
             let mut pool = pool.borrow_mut();
@@ -88,7 +88,10 @@ pub(crate) fn take(dtype: DType, shape: &[usize]) -> Option<Arc<TensorImpl>> {
         })
         .ok()??;
     let tensor = Arc::get_mut(&mut found).expect("pooled tensors have one handle");
-    if tensor.layout.shape() != shape || tensor.layout.contiguous_offset() != Some(0) {
+    // Pooled layouts are contiguous from offset 0: the same shape is the
+    // same layout (compared by hand: a slice `!=` calls memcmp).
+    let old = tensor.layout.shape();
+    if old.len() != shape.len() || old.iter().zip(shape).any(|(a, b)| a != b) {
         tensor.layout = Layout::contiguous(shape);
     }
     Some(found)

@@ -875,8 +875,9 @@ impl Tensor {
         &self,
         f: impl Fn(T) -> U + Sync,
     ) -> Result<Tensor> {
-        if self.numel() <= crate::small_outputs::MAX_ELEMENTS {
-            if let Some(mut out) = crate::small_outputs::take(U::DTYPE, self.shape()) {
+        let numel = self.numel();
+        if numel <= crate::small_outputs::MAX_ELEMENTS {
+            if let Some(mut out) = crate::small_outputs::take(U::DTYPE, numel, self.shape()) {
                 let fresh = Arc::get_mut(&mut out).expect("a pooled tensor has one handle");
                 let buffer = fresh
                     .storage
