@@ -28,7 +28,7 @@ thread_local! {
 }
 
 /// The last step of dropping a tensor handle: keeps `inner` for reuse when
-/// it qualifies and the pool has room, otherwise drops it.
+/// it qualifies, otherwise drops it.
 pub(crate) fn offer(mut inner: Arc<TensorImpl>) {
     if Arc::strong_count(&inner) != 1
         || inner.layout.numel() > MAX_ELEMENTS
@@ -36,18 +36,16 @@ pub(crate) fn offer(mut inner: Arc<TensorImpl>) {
     {
         return;
     }
-    // A rejected tensor is dropped after the pool's borrow ends (its drop
-    // could reach this function again).
-    let rejected = POOL.try_with(|pool| {
+    // A full pool evicts its oldest tensor, so sizes no longer asked for
+    // (a backward's scalars) give way to the ones in use. The evicted one is
+    // dropped after the pool's borrow ends (its drop reaches this function).
+    let evicted = POOL.try_with(|pool| {
         let mut pool = pool.borrow_mut();
-        if pool.len() < CAPACITY {
-            pool.push(inner);
-            None
-        } else {
-            Some(inner)
-        }
+        let oldest = (pool.len() >= CAPACITY).then(|| pool.remove(0));
+        pool.push(inner);
+        oldest
     });
-    drop(rejected);
+    drop(evicted);
 }
 
 /// True when nothing else can observe `inner`: see the module docs.
@@ -197,6 +195,11 @@ mod tests {
             .collect();
         drop(kept);
         assert_eq!(pooled(), CAPACITY, "bounded");
+        // The oldest give way: a pool full of 2-element tensors takes 3-element ones.
+        let three = || Tensor::ones(&[3], DType::F32).unwrap();
+        drop(three());
+        assert_eq!(pooled_f32_of(3), 1);
+        assert_eq!(pooled(), CAPACITY);
     }
 
     #[test]
