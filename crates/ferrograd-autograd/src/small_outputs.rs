@@ -30,10 +30,11 @@ thread_local! {
 /// The last step of dropping a tensor handle: keeps `inner` for reuse when
 /// it qualifies, otherwise drops it.
 pub(crate) fn offer(mut inner: Arc<TensorImpl>) {
-    if Arc::strong_count(&inner) != 1
-        || inner.layout.numel() > MAX_ELEMENTS
-        || !reusable(&mut inner)
-    {
+    if Arc::strong_count(&inner) != 1 {
+        return;
+    }
+    let numel = inner.layout.numel();
+    if numel > MAX_ELEMENTS || !reusable(&mut inner, numel) {
         return;
     }
     // A full pool evicts its oldest tensor, so sizes no longer asked for
@@ -49,11 +50,10 @@ pub(crate) fn offer(mut inner: Arc<TensorImpl>) {
 }
 
 /// True when nothing else can observe `inner`: see the module docs.
-fn reusable(inner: &mut Arc<TensorImpl>) -> bool {
+fn reusable(inner: &mut Arc<TensorImpl>, numel: usize) -> bool {
     let Some(tensor) = Arc::get_mut(inner) else {
         return false;
     };
-    let numel = tensor.layout.numel();
     let meta = tensor.meta.get_mut();
     let unobserved = numel > 0
         && tensor.view_base.is_none()
@@ -64,7 +64,8 @@ fn reusable(inner: &mut Arc<TensorImpl>) -> bool {
         && meta.hooks.is_empty()
         && tensor.storage.len() == numel
         && tensor.layout.contiguous_offset() == Some(0)
-        && tensor.storage.reuse_unique().is_some();
+        && tensor.storage.is_unique()
+        && tensor.storage.device() == ferrograd_storage::Device::Cpu;
     if unobserved {
         meta.accumulator = std::sync::Weak::new();
         *tensor.requires_grad_cached.get_mut() = false;

@@ -202,6 +202,21 @@ impl Storage {
         self.len() == 0
     }
 
+    /// True when no other handle (strong or weak) shares this storage's
+    /// buffer — two plain loads, no read-modify-write.
+    ///
+    /// ```
+    /// use ferrograd_storage::Storage;
+    /// let s = Storage::from_vec(vec![1u8]);
+    /// let alias = s.clone();
+    /// assert!(!s.is_unique());
+    /// drop(alias);
+    /// assert!(s.is_unique());
+    /// ```
+    pub fn is_unique(&self) -> bool {
+        Arc::strong_count(&self.inner) == 1 && Arc::weak_count(&self.inner) == 0
+    }
+
     /// The buffer of a CPU storage that no other handle shares, with the
     /// version counter reset to 0: for reusing a dropped tensor's memory as
     /// a fresh output. `None` when another handle (a view, a saved tensor)
