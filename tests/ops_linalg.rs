@@ -173,7 +173,7 @@ fn large_products_on_the_threaded_paths_match_a_naive_loop() {
     manual_seed(7);
     let a = Tensor::randn(&[300, 200], DType::F32).unwrap();
     let b = Tensor::randn(&[170, 200], DType::F32).unwrap();
-    // matrixmultiply's own threads, operands through negative and swapped strides.
+    // Split by the gemm crate across threads (both sides ≥ 128), operands through negative and swapped strides.
     let got = a.flip(&[0]).unwrap().matmul(&b.t().unwrap()).unwrap();
     assert_close(
         &got,

@@ -4,7 +4,7 @@
 //!
 //! Operands are read through their strides: a transposed, flipped or
 //! expanded operand is handed to the kernel as it is, never copied. `f32` and
-//! `f64` multiply with matrixmultiply's `sgemm`/`dgemm` (large products split
+//! `f64` multiply with the gemm crate's kernels (large products split
 //! across rayon's threads, see `gemm`); the integer dtypes with a plain loop. Gradients are
 //! written with these same products, so they can be differentiated again.
 

@@ -146,7 +146,7 @@ pub(crate) fn backward_weight_with<T: ConvElement>(
 }
 
 /// Adds one block's share, `grad_blk (m × nb) · colsᵀ (nb × k)` per group,
-/// to `acc`. Both operands are read through strides (matrixmultiply packs
+/// to `acc`. Both operands are read through strides (the gemm kernel packs
 /// them element by element, from a block that stays in cache).
 fn weight_block<T: ConvElement>(
     g: &Geometry,

@@ -18,7 +18,7 @@
 //! 1.1–1.8× faster forward and 1.15–1.6× faster forward+backward in blocks
 //! than chunked.
 //!
-//! Operands are laid out so matrixmultiply's packing copies whole vectors:
+//! Operands are laid out so the gemm kernel's packing copies whole vectors:
 //! the left operand with unit row stride, the right with unit column stride.
 
 use super::geometry::Geometry;

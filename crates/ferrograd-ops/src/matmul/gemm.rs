@@ -1,14 +1,14 @@
 //! The matrix-product kernels every op of this crate multiplies with.
 //!
-//! [`Gemm`] maps an element type to its kernel: matrixmultiply's `sgemm` /
-//! `dgemm` for `f32` / `f64` (which take any strides, negative and zero
-//! included, so transposed and flipped operands are never copied), and a plain
-//! loop for the integer types. [`gemm`] and [`gemm_new`] are the bounds-checked
+//! [`Gemm`] maps an element type to its kernel: the gemm crate's for `f32` /
+//! `f64` (which take any strides, negative and zero included, so transposed
+//! and flipped operands are never copied), and a plain loop for the integer
+//! types. [`gemm`] and [`gemm_new`] are the bounds-checked
 //! entry points for one product. A product big enough to share
-//! ([`self_threaded`]) is split by [`SharedOut::gemm`] into one block of
-//! output columns (or rows) per rayon thread, each block a single-threaded
-//! matrixmultiply call: on 2 cores that scales ~1.8x where matrixmultiply's
-//! own `threading` feature scaled ~1.2x. [`batched`] runs one product per
+//! ([`self_threaded`]) runs on rayon's threads through [`SharedOut::gemm`]:
+//! a square-ish one split by the gemm crate itself, a skinny one split into
+//! one block of output columns (or rows) per thread, each block a
+//! single-threaded kernel call. [`batched`] runs one product per
 //! batch entry, across rayon's threads when the products are too small to
 //! split themselves.
 
@@ -75,9 +75,17 @@ pub(crate) struct Dims {
 const SPLIT_FLOPS: usize = 1 << 19;
 
 /// Output blocks of a split product are multiples of this many columns (or
-/// rows): matrixmultiply's widest f32 micro-kernel, so no block ends in a
-/// partial tile that another block also pays for.
+/// rows): a multiple of the kernels' f32 register tile widths, so no block
+/// ends in a partial tile that another block also pays for.
 const SPLIT_ALIGN: usize = 16;
+
+/// A threaded product whose rows and columns both reach this is handed to
+/// the kernel whole, to split across threads itself (the gemm crate shares
+/// its packed operands between threads: 256² 177–205 GFLOP/s either way
+/// here, 512² 215 against 200 with one block per thread); a skinnier one
+/// (a linear layer's 64 rows) is split into blocks, which is faster there
+/// (64×3136×128: 169–180 against 144–165 GFLOP/s).
+const KERNEL_SPLITS_FROM: usize = 128;
 
 /// Multiply-adds below which a batch stays on the calling thread.
 const PARALLEL_FLOPS: usize = 1 << 16;
@@ -88,6 +96,8 @@ pub(crate) trait Gemm: NumElement {
     const THREADED: bool;
 
     /// `c ← a·b + beta·c`. With `beta == 0`, `c` is only written, never read.
+    /// `threads > 1` lets the kernel split the product across that many of
+    /// rayon's threads itself (kernels that cannot ignore it).
     ///
     /// # Safety
     /// The three views must lie inside the allocations their pointers point
@@ -103,6 +113,7 @@ pub(crate) trait Gemm: NumElement {
         beta: Self,
         c: *mut Self,
         vc: MatView,
+        threads: usize,
     );
 }
 
@@ -119,7 +130,13 @@ macro_rules! float_gemm {
                 beta: $t,
                 c: *mut $t,
                 vc: MatView,
+                threads: usize,
             ) {
+                let parallelism = if threads > 1 {
+                    gemm::Parallelism::Rayon(threads)
+                } else {
+                    gemm::Parallelism::None
+                };
                 // The gemm crate computes `dst ← alpha·dst + beta·lhs·rhs`
                 // (its beta is our 1, its alpha our beta) and takes each
                 // stride column first; `read_dst = false` never reads C.
@@ -144,7 +161,7 @@ macro_rules! float_gemm {
                         false,
                         false,
                         false,
-                        gemm::Parallelism::None,
+                        parallelism,
                     )
                 }
             }
@@ -159,7 +176,7 @@ macro_rules! int_gemm {
     ($($t:ty),*) => {$(
         impl Gemm for $t {
             const THREADED: bool = false;
-            unsafe fn gemm_raw(d: Dims, a: *const $t, va: MatView, b: *const $t, vb: MatView, beta: $t, c: *mut $t, vc: MatView) {
+            unsafe fn gemm_raw(d: Dims, a: *const $t, va: MatView, b: *const $t, vb: MatView, beta: $t, c: *mut $t, vc: MatView, _threads: usize) {
                 // SAFETY: forwarded from the caller.
                 unsafe { loop_gemm(d, a, va, b, vb, beta, c, vc) }
             }
@@ -361,6 +378,11 @@ impl<'a, T: Gemm> SharedOut<'a, T> {
             // SAFETY: forwarded from the caller.
             return unsafe { self.gemm_local(d, a, va, b, vb, beta, vc) };
         }
+        if d.m >= KERNEL_SPLITS_FROM && d.n >= KERNEL_SPLITS_FROM {
+            let threads = rayon::current_num_threads();
+            // SAFETY: forwarded from the caller.
+            return unsafe { self.gemm_checked(d, a, va, b, vb, beta, vc, threads) };
+        }
         let along_n = d.n >= d.m;
         let len = if along_n { d.n } else { d.m };
         let block = len
@@ -407,10 +429,42 @@ impl<'a, T: Gemm> SharedOut<'a, T> {
         beta: T,
         vc: MatView,
     ) {
+        // SAFETY: forwarded from the caller.
+        unsafe { self.gemm_checked(d, a, va, b, vb, beta, vc, 1) }
+    }
+
+    /// The bounds checks, then the kernel with `threads`.
+    ///
+    /// # Safety
+    /// As [`Self::gemm`].
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn gemm_checked(
+        &self,
+        d: Dims,
+        a: &[T],
+        va: MatView,
+        b: &[T],
+        vb: MatView,
+        beta: T,
+        vc: MatView,
+        threads: usize,
+    ) {
         assert!(va.fits(d.m, d.k, a.len()) && vb.fits(d.k, d.n, b.len()));
         assert!(vc.fits(d.m, d.n, self.len) && vc.rs != 0 && vc.cs != 0);
         // SAFETY: bounds checked; exclusivity of `vc` is the caller's promise.
-        unsafe { T::gemm_raw(d, a.as_ptr(), va, b.as_ptr(), vb, beta, self.ptr, vc) }
+        unsafe {
+            T::gemm_raw(
+                d,
+                a.as_ptr(),
+                va,
+                b.as_ptr(),
+                vb,
+                beta,
+                self.ptr,
+                vc,
+                threads,
+            )
+        }
     }
 
     /// Writes `value` to the elements `range` of the buffer.
@@ -484,7 +538,7 @@ mod tests {
     }
 
     #[test]
-    fn split_products_equal_the_product_on_one_thread_along_either_dimension() {
+    fn split_products_equal_the_product_on_one_thread_however_they_are_split() {
         // Three threads, so blocks are uneven and the last one is partial.
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(3)
@@ -500,6 +554,12 @@ mod tests {
                 m: 170,
                 k: 300,
                 n: 50,
+            },
+            // Both sides long enough for the kernel to split it itself.
+            Dims {
+                m: 130,
+                k: 40,
+                n: 140,
             },
         ] {
             assert!(pool.install(|| self_threaded::<f64>(d)));
