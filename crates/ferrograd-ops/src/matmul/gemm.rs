@@ -379,9 +379,10 @@ impl<'a, T: Gemm> SharedOut<'a, T> {
             return unsafe { self.gemm_local(d, a, va, b, vb, beta, vc) };
         }
         if d.m >= KERNEL_SPLITS_FROM && d.n >= KERNEL_SPLITS_FROM {
-            let threads = rayon::current_num_threads();
-            // SAFETY: forwarded from the caller.
-            return unsafe { self.gemm_checked(d, a, va, b, vb, beta, vc, threads) };
+            self.check_bounds(d, (va, a.len()), (vb, b.len()), vc);
+            let (a, b, threads) = (a.as_ptr(), b.as_ptr(), rayon::current_num_threads());
+            // SAFETY: bounds checked; exclusivity of `vc` is the caller's promise.
+            return unsafe { T::gemm_raw(d, a, va, b, vb, beta, self.ptr, vc, threads) };
         }
         let along_n = d.n >= d.m;
         let len = if along_n { d.n } else { d.m };
@@ -429,42 +430,17 @@ impl<'a, T: Gemm> SharedOut<'a, T> {
         beta: T,
         vc: MatView,
     ) {
-        // SAFETY: forwarded from the caller.
-        unsafe { self.gemm_checked(d, a, va, b, vb, beta, vc, 1) }
+        self.check_bounds(d, (va, a.len()), (vb, b.len()), vc);
+        let (a, b) = (a.as_ptr(), b.as_ptr());
+        // SAFETY: bounds checked; exclusivity of `vc` is the caller's promise.
+        unsafe { T::gemm_raw(d, a, va, b, vb, beta, self.ptr, vc, 1) }
     }
 
-    /// The bounds checks, then the kernel with `threads`.
-    ///
-    /// # Safety
-    /// As [`Self::gemm`].
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn gemm_checked(
-        &self,
-        d: Dims,
-        a: &[T],
-        va: MatView,
-        b: &[T],
-        vb: MatView,
-        beta: T,
-        vc: MatView,
-        threads: usize,
-    ) {
-        assert!(va.fits(d.m, d.k, a.len()) && vb.fits(d.k, d.n, b.len()));
+    /// Panics unless both operands (view, length of their slice) and the
+    /// output view lie in bounds for the sizes in `d`.
+    fn check_bounds(&self, d: Dims, a: (MatView, usize), b: (MatView, usize), vc: MatView) {
+        assert!(a.0.fits(d.m, d.k, a.1) && b.0.fits(d.k, d.n, b.1));
         assert!(vc.fits(d.m, d.n, self.len) && vc.rs != 0 && vc.cs != 0);
-        // SAFETY: bounds checked; exclusivity of `vc` is the caller's promise.
-        unsafe {
-            T::gemm_raw(
-                d,
-                a.as_ptr(),
-                va,
-                b.as_ptr(),
-                vb,
-                beta,
-                self.ptr,
-                vc,
-                threads,
-            )
-        }
     }
 
     /// Writes `value` to the elements `range` of the buffer.
