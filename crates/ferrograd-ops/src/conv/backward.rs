@@ -115,6 +115,11 @@ pub(crate) fn backward_input_with<T: ConvElement>(
     gi
 }
 
+/// Groups the weight gradient's row blocks are summed in (a constant, so
+/// the result does not depend on the thread count): enough to keep a few
+/// threads busy, each group holding one weight-sized partial sum.
+const WEIGHT_GROUPS: usize = 8;
+
 /// The gradient of the weight, `(c_out, c_in / groups, kh, kw)`.
 pub(crate) fn backward_weight<T: ConvElement>(g: &Geometry, x: &[T], grad: &[T]) -> Vec<T> {
     let s = Schedule::pick::<T>(g, |positions| dims(g.m(), positions, g.k()));
@@ -130,16 +135,28 @@ pub(crate) fn backward_weight_with<T: ConvElement>(
     let len = g.c_out * g.k();
     match s {
         Schedule::Blocks(rows) => {
-            let zero = || vec![T::zero(); len];
-            row_blocks(g, rows)
-                .into_par_iter()
-                .fold(zero, |acc, (img, rows)| {
-                    weight_block(g, x, grad, (img, rows), acc)
+            // A fixed grouping of the blocks, each group summed in order and
+            // the groups added in order: the same floating-point result on
+            // every run and thread count (rayon's own fold/reduce groups
+            // blocks by which thread stole what, so a seeded training run
+            // drifted between runs).
+            let blocks = row_blocks(g, rows);
+            let per_group = blocks.len().div_ceil(WEIGHT_GROUPS).max(1);
+            let partials: Vec<Vec<T>> = blocks
+                .par_chunks(per_group)
+                .map(|group| {
+                    group.iter().fold(vec![T::zero(); len], |acc, (img, rows)| {
+                        weight_block(g, x, grad, (*img, rows.clone()), acc)
+                    })
                 })
-                .reduce(zero, |mut a, b| {
+                .collect();
+            partials
+                .into_iter()
+                .reduce(|mut a, b| {
                     a.iter_mut().zip(&b).for_each(|(x, &y)| *x += y);
                     a
                 })
+                .unwrap_or_else(|| vec![T::zero(); len])
         }
         Schedule::Chunked(chunk) => weight_chunked(g, x, grad, chunk),
     }
@@ -240,5 +257,35 @@ mod tests {
         assert!(transposed_conv(&g, &w).is_some());
         let col2im = backward_input_with(&g, &grad, &w, Schedule::Blocks(g.oh));
         assert_eq!(backward_input(&g, &grad, &w), col2im);
+    }
+
+    #[test]
+    fn the_weight_gradient_is_the_same_bits_on_any_thread_count() {
+        let g = Geometry::new(
+            &[16, 3, 9, 9],
+            &[5, 3, 3, 3],
+            &Conv2dOptions::new().padding([1, 1]),
+        )
+        .unwrap();
+        // Values whose sums round differently in different orders.
+        let x: Vec<f32> = (0..g.n * g.c_in * g.hw())
+            .map(|i| ((i * 7919) % 1000) as f32 * 1e-3 + 0.37)
+            .collect();
+        let grad: Vec<f32> = (0..g.n * g.c_out * g.l())
+            .map(|i| ((i * 104729) % 997) as f32 * 3e-2 - 11.0)
+            .collect();
+        let on = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| backward_weight_with(&g, &x, &grad, Schedule::Blocks(2)))
+        };
+        let once = on(1);
+        for threads in [2, 3, 4, 1, 4] {
+            for _ in 0..3 {
+                assert_eq!(on(threads), once, "{threads} threads");
+            }
+        }
     }
 }
