@@ -322,16 +322,31 @@ fn load_from_file(file: &mut File) -> Result<Tensor> {
     let position = file
         .stream_position()
         .map_err(|e| Error::io("seeking", e))?;
-    let available = len.saturating_sub(position);
+    check_available(&header, len.saturating_sub(position), "the file")?;
+    read_data(file, &header, true)
+}
+
+/// [`read_npy`] for a reader that cannot hold more than `limit` bytes in
+/// all (an archive entry whose size the archive's length bounds): a header
+/// claiming more is refused before anything is allocated, and the data is
+/// then read with one `read` into the tensor's memory.
+pub(crate) fn read_npy_within(reader: &mut impl Read, limit: u64, what: &str) -> Result<Tensor> {
+    let header = NpyHeader::read_from(reader)?;
+    check_available(&header, limit, what)?;
+    read_data(reader, &header, true)
+}
+
+/// Fails unless `available` bytes can hold the data `header` promises.
+fn check_available(header: &NpyHeader, available: u64, what: &str) -> Result<()> {
     if header.data_len() as u64 > available {
         return Err(npy_error(format!(
-            "the file is truncated: its header promises {} bytes of data (shape {:?}, dtype {}) but only {available} follow the header",
+            "{what} is truncated: its header promises {} bytes of data (shape {:?}, dtype {}) but only {available} follow the header",
             header.data_len(),
             header.shape,
             header.dtype
         )));
     }
-    read_data(file, &header, true)
+    Ok(())
 }
 
 /// Reads the data the header describes; `trusted` when the caller checked

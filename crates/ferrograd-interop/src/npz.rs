@@ -4,9 +4,12 @@
 //! them, and [`load_npz`] / [`NpzReader`] read either kind. Entries stream
 //! through the zip layer with [`write_npy`] and [`read_npy`], so no array is
 //! buffered whole on its way in or out; reading an entry to its end also
-//! checks its CRC.
+//! checks its CRC. A stored entry, whose size the archive's length bounds,
+//! is read like a file (`load_npy`): the header's claim checked against the
+//! entry's size, then one `read` into the tensor's memory; a compressed
+//! entry's data arrives in steps that grow with what has been inflated.
 
-use crate::npy::{in_context, read_npy, write_atomically, write_npy};
+use crate::npy::{in_context, read_npy, read_npy_within, write_atomically, write_npy};
 use ferrograd_autograd::Tensor;
 use ferrograd_storage::{Error, Result};
 use std::collections::HashSet;
@@ -179,6 +182,8 @@ pub fn load_npz(path: impl AsRef<Path>) -> Result<Vec<(String, Tensor)>> {
 /// ```
 pub struct NpzReader<R: Read + Seek> {
     archive: ZipArchive<R>,
+    /// The length of the reader's whole stream: no stored entry can hold more.
+    len: u64,
 }
 
 impl NpzReader<BufReader<File>> {
@@ -211,14 +216,15 @@ impl<R: Read + Seek> NpzReader<R> {
     /// let e = NpzReader::new(std::io::Cursor::new(b"not a zip".to_vec())).err().unwrap().to_string();
     /// assert!(e.contains("not a valid .npz (zip) archive"), "{e}");
     /// ```
-    pub fn new(reader: R) -> Result<Self> {
+    pub fn new(mut reader: R) -> Result<Self> {
+        let len = stream_len(&mut reader).map_err(|e| Error::io("seeking in the archive", e))?;
         let archive = ZipArchive::new(reader).map_err(|e| match e {
             ZipError::InvalidArchive(msg) => {
                 npz_error(format!("not a valid .npz (zip) archive: {msg}"))
             }
             other => zip_error(other),
         })?;
-        Ok(NpzReader { archive })
+        Ok(NpzReader { archive, len })
     }
 
     /// The names of the arrays, in archive order.
@@ -264,7 +270,15 @@ impl<R: Read + Seek> NpzReader<R> {
             }
             other => other.map_err(zip_error)?,
         };
-        read_entry(entry).map_err(|e| in_context(e, &format!("array {name:?}")))
+        // A stored entry's size is bounded by the archive's length, so its
+        // header's data size can be checked and the data read in one go; a
+        // compressed entry's claimed size proves nothing, so its data is
+        // read in steps that grow with what actually arrives.
+        let limit = (entry.compression() == CompressionMethod::Stored
+            && entry.compressed_size() == entry.size()
+            && entry.size() <= self.len)
+            .then(|| entry.size());
+        read_entry(entry, limit).map_err(|e| in_context(e, &format!("array {name:?}")))
     }
 
     /// Reads every array, in archive order.
@@ -286,9 +300,21 @@ impl<R: Read + Seek> NpzReader<R> {
     }
 }
 
-/// Reads one entry's array, then the entry's end, which checks its CRC.
-fn read_entry(mut entry: impl Read) -> Result<Tensor> {
-    let tensor = read_npy(&mut entry)?;
+/// The length of `reader`'s whole stream (its position is kept).
+fn stream_len(reader: &mut impl Seek) -> io::Result<u64> {
+    let position = reader.stream_position()?;
+    let end = reader.seek(io::SeekFrom::End(0))?;
+    reader.seek(io::SeekFrom::Start(position))?;
+    Ok(end)
+}
+
+/// Reads one entry's array (at most `limit` bytes when the entry's size is
+/// known to be real), then the entry's end, which checks its CRC.
+fn read_entry(mut entry: impl Read, limit: Option<u64>) -> Result<Tensor> {
+    let tensor = match limit {
+        Some(limit) => read_npy_within(&mut entry, limit, "the entry")?,
+        None => read_npy(&mut entry)?,
+    };
     io::copy(&mut entry, &mut io::sink()).map_err(|e| Error::io("checking the entry's CRC", e))?;
     Ok(tensor)
 }

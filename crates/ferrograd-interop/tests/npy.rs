@@ -460,6 +460,21 @@ fn lying_sizes_never_become_allocations() -> R {
         err.contains("array \"x\"") && err.contains("truncated"),
         "{err}"
     );
+    // From a stored entry, whose size the archive's length bounds: the claim
+    // is checked against the entry's size before the data is read in one go.
+    let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    zip.start_file("x.npy", stored)?;
+    zip.write_all(&file)?;
+    let mut archive = NpzReader::new(zip.finish()?)?;
+    let err = archive.read("x").unwrap_err().to_string();
+    assert!(
+        err.contains("array \"x\"")
+            && err.contains("the entry is truncated")
+            && err.contains("promises 1152921504606846976 bytes"),
+        "{err}"
+    );
     assert!(
         LARGEST.load(Ordering::Relaxed) < 1 << 28,
         "an allocation of {} bytes",
