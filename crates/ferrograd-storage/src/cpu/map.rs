@@ -73,12 +73,13 @@ simd_loop! {
     }
 }
 
-/// Fills a new vector of `n` elements by handing each chunk's uninitialised
-/// slots and their start index to `fill`, in parallel when `n` is large.
-fn build_vec<U: Element>(n: usize, fill: impl Fn(usize, &mut [MaybeUninit<U>]) + Sync) -> Vec<U> {
-    let mut out = fresh_vec(n);
-    let slots = &mut out.spare_capacity_mut()[..n];
-    if n >= PARALLEL_THRESHOLD {
+/// Hands each chunk of `slots` and its start index to `fill`, in parallel
+/// when there are many.
+fn fill_chunks<U: Send>(
+    slots: &mut [MaybeUninit<U>],
+    fill: impl Fn(usize, &mut [MaybeUninit<U>]) + Sync,
+) {
+    if slots.len() >= PARALLEL_THRESHOLD {
         slots
             .par_chunks_mut(CHUNK)
             .enumerate()
@@ -86,9 +87,38 @@ fn build_vec<U: Element>(n: usize, fill: impl Fn(usize, &mut [MaybeUninit<U>]) +
     } else {
         fill(0, slots);
     }
+}
+
+/// Fills a new vector of `n` elements by handing each chunk's uninitialised
+/// slots and their start index to `fill`, in parallel when `n` is large.
+fn build_vec<U: Element>(n: usize, fill: impl Fn(usize, &mut [MaybeUninit<U>]) + Sync) -> Vec<U> {
+    let mut out = fresh_vec(n);
+    fill_chunks(&mut out.spare_capacity_mut()[..n], fill);
     // SAFETY: `fill` writes every slot of every chunk.
     unsafe { out.set_len(n) };
     out
+}
+
+/// Writes `f` of every element of `layout` over `src`, row-major, into
+/// `slots` (exactly `layout.numel()` of them): contiguous inputs in
+/// parallel chunks when large, strided ones walked once.
+fn map_into_slots<T: Element, U: Element>(
+    src: &[T],
+    layout: &Layout,
+    f: &(impl Fn(T) -> U + Sync),
+    slots: &mut [MaybeUninit<U>],
+) {
+    assert_eq!(slots.len(), layout.numel(), "unary map: output size");
+    if let Some(start) = layout.contiguous_offset() {
+        let src = &src[start..start + slots.len()];
+        return fill_chunks(slots, |at, out| fill_unary(out, &src[at..], f));
+    }
+    let mut next = slots.iter_mut();
+    layout.for_each_offset(|o| {
+        if let Some(slot) = next.next() {
+            slot.write(f(src[o]));
+        }
+    });
 }
 
 /// `f` applied to every element of `layout` over `src`, row-major.
@@ -104,17 +134,15 @@ pub fn unary_map<T: Element, U: Element>(
     f: impl Fn(T) -> U + Sync,
 ) -> Vec<U> {
     let n = layout.numel();
-    if let Some(start) = layout.contiguous_offset() {
-        let src = &src[start..start + n];
-        return build_vec(n, |at, out| fill_unary(out, &src[at..], &f));
-    }
     let mut out = fresh_vec(n);
-    layout.for_each_offset(|o| out.push(f(src[o])));
+    map_into_slots(src, layout, &f, &mut out.spare_capacity_mut()[..n]);
+    // SAFETY: `map_into_slots` wrote all `n` slots (one per element of the layout).
+    unsafe { out.set_len(n) };
     out
 }
 
-/// [`unary_map`] into an existing buffer of `layout.numel()` elements (on
-/// the calling thread: for small outputs whose buffer is reused).
+/// [`unary_map`] into an existing buffer of `layout.numel()` elements (for
+/// outputs whose buffer is reused).
 ///
 /// ```
 /// use ferrograd_storage::{cpu::unary_map_into, Layout};
@@ -128,22 +156,13 @@ pub fn unary_map<T: Element, U: Element>(
 pub fn unary_map_into<T: Element, U: Element>(
     src: &[T],
     layout: &Layout,
-    f: impl Fn(T) -> U,
+    f: impl Fn(T) -> U + Sync,
     out: &mut [U],
 ) {
-    assert_eq!(out.len(), layout.numel(), "unary_map_into: output size");
-    if let Some(start) = layout.contiguous_offset() {
-        // SAFETY: `MaybeUninit<U>` has `U`'s layout, and `fill_unary` only
-        // writes initialised values, so `out` stays initialised.
-        let slots = unsafe { &mut *(out as *mut [U] as *mut [MaybeUninit<U>]) };
-        return fill_unary(slots, &src[start..start + out.len()], &f);
-    }
-    let mut slots = out.iter_mut();
-    layout.for_each_offset(|o| {
-        if let Some(slot) = slots.next() {
-            *slot = f(src[o]);
-        }
-    });
+    // SAFETY: `MaybeUninit<U>` has `U`'s layout, and only initialised values
+    // are written through it, so `out` stays initialised.
+    let slots = unsafe { &mut *(out as *mut [U] as *mut [MaybeUninit<U>]) };
+    map_into_slots(src, layout, &f, slots);
 }
 
 /// `f(a, b)` over two inputs whose layouts have the same shape (broadcast
