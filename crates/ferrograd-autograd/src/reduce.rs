@@ -314,10 +314,9 @@ fn pairwise<T: Summand>(run: &[T]) -> T::Acc {
         return serial_pairwise(run);
     }
     let depth = threads.next_power_of_two().trailing_zeros() as usize;
-    let mut leaves = Vec::with_capacity(1 << depth);
-    tree_leaves(run, depth, &mut leaves);
-    let sums = on_fixed_workers(leaves.len(), |i| serial_pairwise(leaves[i]));
-    combine_leaves::<T>(run, depth, &mut sums.into_iter())
+    let leaves = tree_leaves(run, depth);
+    let mut sums = on_fixed_workers(leaves.len(), |i| serial_pairwise(leaves[i])).into_iter();
+    tree_sum(run, depth, &mut |_| sums.next().expect("one sum per leaf"))
 }
 
 /// Where the pairwise tree splits a run of more than one block.
@@ -325,38 +324,35 @@ fn split_point(len: usize) -> usize {
     (len / 2).div_ceil(BLOCK) * BLOCK
 }
 
-/// [`pairwise`] on the calling thread.
-fn serial_pairwise<T: Summand>(run: &[T]) -> T::Acc {
-    if run.len() <= BLOCK {
-        return T::block_sum(run);
-    }
-    let (left, right) = run.split_at(split_point(run.len()));
-    T::combine(serial_pairwise(left), serial_pairwise(right))
-}
-
-/// The subtrees `depth` levels down the pairwise tree of `run`, in order (a
-/// single block is a leaf wherever it is).
-fn tree_leaves<'a, T>(run: &'a [T], depth: usize, out: &mut Vec<&'a [T]>) {
-    if depth == 0 || run.len() <= BLOCK {
-        return out.push(run);
-    }
-    let (left, right) = run.split_at(split_point(run.len()));
-    tree_leaves(left, depth - 1, out);
-    tree_leaves(right, depth - 1, out);
-}
-
-/// Combines the sums of [`tree_leaves`] in the order the tree does.
-fn combine_leaves<T: Summand>(
-    run: &[T],
+/// Walks the pairwise tree of `run` `depth` levels down (a single block is
+/// a leaf wherever it is) and combines, in the tree's order, what `leaf`
+/// gives for each subtree there.
+fn tree_sum<'a, T: Summand>(
+    run: &'a [T],
     depth: usize,
-    sums: &mut impl Iterator<Item = T::Acc>,
+    leaf: &mut impl FnMut(&'a [T]) -> T::Acc,
 ) -> T::Acc {
     if depth == 0 || run.len() <= BLOCK {
-        return sums.next().expect("one sum per leaf");
+        return leaf(run);
     }
     let (left, right) = run.split_at(split_point(run.len()));
-    let a = combine_leaves::<T>(left, depth - 1, sums);
-    T::combine(a, combine_leaves::<T>(right, depth - 1, sums))
+    let a = tree_sum(left, depth - 1, leaf);
+    T::combine(a, tree_sum(right, depth - 1, leaf))
+}
+
+/// [`pairwise`] on the calling thread.
+fn serial_pairwise<T: Summand>(run: &[T]) -> T::Acc {
+    tree_sum(run, usize::MAX, &mut |block| T::block_sum(block))
+}
+
+/// The subtrees `depth` levels down the pairwise tree of `run`, in order.
+fn tree_leaves<T: Summand>(run: &[T], depth: usize) -> Vec<&[T]> {
+    let mut leaves = Vec::with_capacity(1 << depth);
+    tree_sum(run, depth, &mut |subtree| {
+        leaves.push(subtree);
+        T::Acc::default()
+    });
+    leaves
 }
 
 /// Sums each run of `inner` consecutive elements.
@@ -511,10 +507,8 @@ mod tests {
                 assert_eq!(pool.install(|| pairwise(run)).to_bits(), want.to_bits());
                 let outside = pool.install(|| {
                     let depth = threads.next_power_of_two().trailing_zeros() as usize;
-                    let mut leaves = vec![];
-                    tree_leaves(run, depth, &mut leaves);
-                    let sums: Vec<f64> = leaves.iter().map(|l| serial_pairwise(l)).collect();
-                    combine_leaves::<f32>(run, depth, &mut sums.into_iter())
+                    let mut sums = tree_leaves(run, depth).into_iter().map(serial_pairwise);
+                    tree_sum(run, depth, &mut |_| sums.next().unwrap())
                 });
                 assert_eq!(outside.to_bits(), want.to_bits());
             }
