@@ -9,13 +9,15 @@
 //! - `no_grad`: the same chain under `no_grad()`;
 //! - `no_graph_inputs`: the chain on a tensor that does not require grad (grad
 //!   mode on: every op checks and records nothing);
-//! - `kernels_alone`: the same four kernels per step called on plain vectors
-//!   through ferrograd-storage's `unary_map` (one output allocation per op, no
-//!   tensor, no graph) — the floor the tensor layer adds to.
+//! - `kernels_alone`: the same four kernels per step (the same `tanh_f32` the
+//!   `tanh` op runs) called on plain vectors through ferrograd-storage's
+//!   `unary_map` (one output allocation per op, no tensor, no graph) — the
+//!   floor the tensor layer adds to.
 //!
 //! PyTorch twin: `benches/twins/autograd_overhead.py`.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use ferrograd::ops::unary::fast_math::tanh_f32;
 use ferrograd::prelude::*;
 use ferrograd::storage::{cpu::unary_map, Layout};
 use std::hint::black_box;
@@ -37,7 +39,7 @@ fn kernels_alone(x: &[f32]) -> Vec<f32> {
     for _ in 0..STEPS {
         h = unary_map(&h, &layout, |v: f32| v * 1.0001);
         h = unary_map(&h, &layout, |v: f32| v + 0.001);
-        h = unary_map(&h, &layout, |v: f32| v.tanh());
+        h = unary_map(&h, &layout, tanh_f32);
         h = unary_map(&h, &layout, |v: f32| v * 1.0);
     }
     h

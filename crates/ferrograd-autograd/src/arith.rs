@@ -147,6 +147,7 @@ fn scalar_keeps_dtype<K: BinaryKernel>(a: &Tensor, s: Scalar) -> bool {
 }
 
 /// Forward only: `K(a, s)` for a scalar that keeps `a`'s dtype.
+#[inline]
 fn scalar_forward<K: BinaryKernel>(a: &Tensor, s: Scalar) -> Result<Tensor> {
     #[cfg(feature = "cuda")]
     if a.device().is_cuda() {

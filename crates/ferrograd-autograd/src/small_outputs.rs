@@ -13,8 +13,9 @@
 //! from a new one: contiguous layout of the requested shape, version 0.
 
 use crate::tensor::TensorImpl;
-use ferrograd_storage::{DType, Layout};
+use ferrograd_storage::{CpuBuffer, DType, Layout};
 use std::cell::RefCell;
+use std::sync::atomic::{fence, Ordering};
 use std::sync::Arc;
 
 /// Tensors of at most this many elements are recycled.
@@ -30,11 +31,9 @@ thread_local! {
 /// The last step of dropping a tensor handle: keeps `inner` for reuse when
 /// it qualifies, otherwise drops it.
 pub(crate) fn offer(mut inner: Arc<TensorImpl>) {
-    if Arc::strong_count(&inner) != 1 {
-        return;
-    }
+    // Cheapest tests first: most dropped tensors are large or still shared.
     let numel = inner.layout.numel();
-    if numel > MAX_ELEMENTS || !reusable(&mut inner, numel) {
+    if numel > MAX_ELEMENTS || Arc::strong_count(&inner) != 1 || !reusable(&mut inner, numel) {
         return;
     }
     // A full pool evicts its oldest tensor, so sizes no longer asked for
@@ -49,9 +48,33 @@ pub(crate) fn offer(mut inner: Arc<TensorImpl>) {
     drop(evicted);
 }
 
+/// `Arc::get_mut` without its compare-and-swap (a visible cost per small
+/// op) for a tensor that never had a `Weak` handle.
+fn sole_owner(inner: &mut Arc<TensorImpl>) -> Option<&mut TensorImpl> {
+    if Arc::strong_count(inner) != 1 {
+        return None;
+    }
+    // Pairs with the release decrement of every handle dropped before: their
+    // writes, `downgraded` among them, are visible from here on.
+    fence(Ordering::Acquire);
+    if inner.downgraded.load(Ordering::Relaxed) {
+        let tensor = Arc::get_mut(inner)?;
+        // The swap proved no `Weak` is left: the mark can go.
+        *tensor.downgraded.get_mut() = false;
+        return Some(tensor);
+    }
+    // SAFETY: `inner` is the only strong handle and is borrowed mutably
+    // here. No `Weak` exists: the only code that makes one
+    // (`TensorImpl::downgrade`) sets `downgraded` first, and any thread that
+    // did so has since dropped its strong handle, which the fence above
+    // synchronises with. So nothing else can reach the `TensorImpl`, and
+    // `Arc::as_ptr` keeps the allocation's write permission.
+    Some(unsafe { &mut *Arc::as_ptr(inner).cast_mut() })
+}
+
 /// True when nothing else can observe `inner`: see the module docs.
 fn reusable(inner: &mut Arc<TensorImpl>, numel: usize) -> bool {
-    let Some(tensor) = Arc::get_mut(inner) else {
+    let Some(tensor) = sole_owner(inner) else {
         return false;
     };
     let meta = tensor.meta.get_mut();
@@ -63,7 +86,8 @@ fn reusable(inner: &mut Arc<TensorImpl>, numel: usize) -> bool {
         && meta.grad.is_none()
         && meta.hooks.is_empty()
         && tensor.storage.len() == numel
-        && tensor.layout.contiguous_offset() == Some(0)
+        && tensor.layout.offset() == 0
+        && tensor.layout.is_contiguous()
         && tensor.storage.is_unique()
         && tensor.storage.device() == ferrograd_storage::Device::Cpu;
     if unobserved {
@@ -74,9 +98,15 @@ fn reusable(inner: &mut Arc<TensorImpl>, numel: usize) -> bool {
 }
 
 /// A pooled tensor of `dtype` with `numel` (`shape`'s element count), laid out
-/// contiguously as `shape`, its contents stale (the caller overwrites them
-/// all). The result is the only handle on it.
-pub(crate) fn take(dtype: DType, numel: usize, shape: &[usize]) -> Option<Arc<TensorImpl>> {
+/// contiguously as `shape`, whose buffer `fill` has written (the buffer's
+/// old contents are stale: `fill` overwrites them all), as the only handle
+/// on it; `None` when the pool has no such tensor.
+pub(crate) fn take_filled(
+    dtype: DType,
+    numel: usize,
+    shape: &[usize],
+    fill: impl FnOnce(&mut CpuBuffer),
+) -> Option<Arc<TensorImpl>> {
     let mut found = POOL
         .try_with(|pool| {
             let mut pool = pool.borrow_mut();
@@ -86,13 +116,18 @@ pub(crate) fn take(dtype: DType, numel: usize, shape: &[usize]) -> Option<Arc<Te
             Some(pool.swap_remove(at))
         })
         .ok()??;
-    let tensor = Arc::get_mut(&mut found).expect("pooled tensors have one handle");
+    let tensor = sole_owner(&mut found).expect("pooled tensors have one handle");
     // Pooled layouts are contiguous from offset 0: the same shape is the
     // same layout (compared by hand: a slice `!=` calls memcmp).
     let old = tensor.layout.shape();
     if old.len() != shape.len() || old.iter().zip(shape).any(|(a, b)| a != b) {
         tensor.layout = Layout::contiguous(shape);
     }
+    let buffer = tensor
+        .storage
+        .reuse_unique()
+        .expect("pooled storages are unshared and on the CPU");
+    fill(buffer);
     Some(found)
 }
 
@@ -201,6 +236,30 @@ mod tests {
         drop(three());
         assert_eq!(pooled_f32_of(3), 1);
         assert_eq!(pooled(), CAPACITY);
+    }
+
+    #[test]
+    fn a_tensor_a_graph_node_still_points_to_is_not_taken() {
+        let x = Tensor::from_vec(vec![1.0f32, 2.0], &[2]).unwrap();
+        let fresh = || x.map_elements(|v: f32| v).unwrap();
+        drain();
+        // `y`'s graph holds a weak handle on the leaf (its AccumulateGrad).
+        let leaf = fresh().requires_grad_(true).unwrap();
+        let y = leaf.try_mul(2.0).unwrap();
+        leaf.requires_grad_(false).unwrap();
+        assert!(leaf.inner.downgraded.load(Ordering::Relaxed));
+        drop(leaf);
+        assert_eq!(pooled(), 0, "a weak handle is alive");
+        drop(y);
+        // Once the graph is gone the same kind of tensor is taken, unmarked.
+        let leaf = fresh().requires_grad_(true).unwrap();
+        drop(leaf.try_mul(2.0).unwrap());
+        leaf.requires_grad_(false).unwrap();
+        drop(leaf);
+        assert_eq!(pooled(), 1);
+        let reused = fresh();
+        assert_eq!(pooled(), 0);
+        assert!(!reused.inner.downgraded.load(Ordering::Relaxed));
     }
 
     #[test]

@@ -47,9 +47,23 @@ pub(crate) struct TensorImpl {
     /// `meta.requires_grad || meta.grad_fn.is_some()`, kept beside the lock
     /// so that asking (every op does, for each input) takes no lock.
     pub(crate) requires_grad_cached: AtomicBool,
+    /// Set before this tensor's first `Weak` handle is made (see
+    /// [`TensorImpl::downgrade`]); while it is clear, one strong handle
+    /// means no other handle at all (`small_outputs::sole_owner`).
+    pub(crate) downgraded: AtomicBool,
     /// For views: the tensor whose storage they view (never itself a view).
     /// Fixed at creation, so reading it takes no lock.
     pub(crate) view_base: Option<Tensor>,
+}
+
+impl TensorImpl {
+    /// The only way this crate makes a `Weak` handle on a tensor: marks it
+    /// first, so that [`small_outputs`](crate::small_outputs) may skip
+    /// `Arc::get_mut`'s compare-and-swap on tensors never marked.
+    pub(crate) fn downgrade(this: &Arc<TensorImpl>) -> Weak<TensorImpl> {
+        this.downgraded.store(true, Ordering::Relaxed);
+        Arc::downgrade(this)
+    }
 }
 
 #[derive(Default)]
@@ -102,6 +116,7 @@ impl Tensor {
             layout,
             meta: Mutex::new(AutogradMeta::default()),
             requires_grad_cached: AtomicBool::new(false),
+            downgraded: AtomicBool::new(false),
             view_base,
         }))
     }
@@ -191,6 +206,7 @@ impl Tensor {
     /// assert!(Tensor::scalar(1.0f32).shape().is_empty());
     /// # Ok::<(), ferrograd_autograd::Error>(())
     /// ```
+    #[inline]
     pub fn shape(&self) -> &[usize] {
         self.inner.layout.shape()
     }
@@ -229,6 +245,7 @@ impl Tensor {
     /// assert_eq!(Tensor::scalar(1i64).numel(), 1);
     /// # Ok::<(), ferrograd_autograd::Error>(())
     /// ```
+    #[inline]
     pub fn numel(&self) -> usize {
         self.inner.layout.numel()
     }
@@ -241,6 +258,7 @@ impl Tensor {
     /// assert_eq!(Tensor::arange(0.0, 2.0)?.dtype(), DType::F32);
     /// # Ok::<(), ferrograd_autograd::Error>(())
     /// ```
+    #[inline]
     pub fn dtype(&self) -> DType {
         self.inner.dtype
     }
@@ -254,6 +272,7 @@ impl Tensor {
     /// assert!(!t.device().is_cuda());
     /// # Ok::<(), ferrograd_autograd::Error>(())
     /// ```
+    #[inline]
     pub fn device(&self) -> Device {
         self.inner.storage.device()
     }
@@ -268,6 +287,7 @@ impl Tensor {
     /// assert_eq!(Tensor::arange(0, 3)?.index(s![..;-1])?.strides(), &[-1]);
     /// # Ok::<(), ferrograd_autograd::Error>(())
     /// ```
+    #[inline]
     pub fn strides(&self) -> &[isize] {
         self.inner.layout.strides()
     }
@@ -308,6 +328,7 @@ impl Tensor {
     /// assert!(t.t()?.contiguous()?.is_contiguous());
     /// # Ok::<(), ferrograd_autograd::Error>(())
     /// ```
+    #[inline]
     pub fn is_contiguous(&self) -> bool {
         self.inner.layout.is_contiguous()
     }
@@ -321,6 +342,7 @@ impl Tensor {
     /// assert_eq!((l.shape(), l.strides(), l.offset()), (&[3, 2][..], &[1, 3][..], 0));
     /// # Ok::<(), ferrograd_autograd::Error>(())
     /// ```
+    #[inline]
     pub fn layout(&self) -> &Layout {
         &self.inner.layout
     }
@@ -334,6 +356,7 @@ impl Tensor {
     /// assert_eq!(v.storage().dtype(), DType::I64);
     /// # Ok::<(), ferrograd_autograd::Error>(())
     /// ```
+    #[inline]
     pub fn storage(&self) -> &Storage {
         &self.inner.storage
     }
@@ -392,6 +415,7 @@ impl Tensor {
     /// assert!(x.requires_grad() && (&x * 2.0).requires_grad());
     /// # Ok::<(), ferrograd_autograd::Error>(())
     /// ```
+    #[inline]
     pub fn requires_grad(&self) -> bool {
         self.inner.requires_grad_cached.load(Ordering::Acquire)
     }
@@ -587,7 +611,7 @@ impl Tensor {
         }
         meta.retains_grad = true;
         drop(meta);
-        let weak = Arc::downgrade(&self.inner);
+        let weak = TensorImpl::downgrade(&self.inner);
         node.pre_hooks.lock().push(Arc::new(move |g: &Tensor| {
             if let Some(t) = weak.upgrade() {
                 let mut meta = t.meta.lock();
@@ -653,7 +677,7 @@ impl Tensor {
         }
         let node = Node::new(
             "AccumulateGrad",
-            NodeKind::AccumulateGrad(Arc::downgrade(&self.inner)),
+            NodeKind::AccumulateGrad(TensorImpl::downgrade(&self.inner)),
             Default::default(),
             Default::default(),
         );
@@ -694,6 +718,7 @@ impl Tensor {
     /// assert!(!with_no_grad(|| Tensor::needs_grad(&[&w])));
     /// # Ok::<(), ferrograd_autograd::Error>(())
     /// ```
+    #[inline]
     pub fn needs_grad(inputs: &[&Tensor]) -> bool {
         is_grad_enabled() && inputs.iter().any(|t| t.requires_grad())
     }
@@ -871,24 +896,27 @@ impl Tensor {
     /// assert!(t.map_elements(|v: i64| v).is_err()); // the elements are f32
     /// # Ok::<(), ferrograd_autograd::Error>(())
     /// ```
+    #[inline]
     pub fn map_elements<T: Element, U: Element>(
         &self,
         f: impl Fn(T) -> U + Sync,
     ) -> Result<Tensor> {
-        let numel = self.numel();
+        let guard = self.inner.storage.read()?;
+        let src = guard
+            .as_slice::<T>()
+            .ok_or_else(|| self.dtype_error::<T>("map_elements"))?;
+        let (numel, layout) = (self.numel(), self.layout());
         if numel <= crate::small_outputs::MAX_ELEMENTS {
-            if let Some(mut out) = crate::small_outputs::take(U::DTYPE, numel, self.shape()) {
-                let fresh = Arc::get_mut(&mut out).expect("a pooled tensor has one handle");
-                let buffer = fresh
-                    .storage
-                    .reuse_unique()
-                    .and_then(|b| b.as_mut_slice::<U>())
-                    .expect("pooled by dtype and size, on the CPU, unshared");
-                self.with_data(|src: &[T], layout| unary_map_into(src, layout, f, buffer))?;
+            let pooled = crate::small_outputs::take_filled(U::DTYPE, numel, self.shape(), |b| {
+                let out = b.as_mut_slice::<U>().expect("pooled by dtype");
+                unary_map_into(src, layout, &f, out);
+            });
+            if let Some(out) = pooled {
                 return Ok(Tensor::from_impl(out));
             }
         }
-        let data = self.with_data(|src: &[T], layout| unary_map(src, layout, f))?;
+        let data = unary_map(src, layout, f);
+        drop(guard);
         Ok(Tensor::from_kernel(data, self.shape()))
     }
 

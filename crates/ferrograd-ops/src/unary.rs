@@ -12,7 +12,7 @@
 mod activation;
 mod clamp;
 mod erf;
-pub(crate) mod fast_math;
+pub mod fast_math;
 pub(crate) mod kernel;
 mod math;
 mod pow;

@@ -46,6 +46,10 @@ pub struct Layout {
     shape: Shape,
     strides: Strides,
     offset: usize,
+    /// Facts derived from the three fields above, computed whenever they
+    /// change (every op asks for them, many times, on the hot path).
+    numel: usize,
+    contiguous: bool,
 }
 
 /// Copies dims with one `memcpy` each; the derived clone goes element by
@@ -57,6 +61,8 @@ impl Clone for Layout {
             shape: Shape::from_slice(&self.shape),
             strides: Strides::from_slice(&self.strides),
             offset: self.offset,
+            numel: self.numel,
+            contiguous: self.contiguous,
         }
     }
 }
@@ -230,11 +236,7 @@ impl Layout {
     /// assert!(l.is_contiguous());
     /// ```
     pub fn contiguous(shape: &[usize]) -> Self {
-        Layout {
-            shape: Shape::from_slice(shape),
-            strides: contiguous_strides(shape),
-            offset: 0,
-        }
+        Layout::settled(Shape::from_slice(shape), contiguous_strides(shape), 0)
     }
 
     /// A layout from its parts; the caller guarantees it stays inside its
@@ -256,11 +258,33 @@ impl Layout {
             strides.len(),
             "shape and strides differ in rank"
         );
-        Layout {
+        Layout::settled(shape, strides, offset)
+    }
+
+    /// A layout of these fields with its derived facts computed.
+    fn settled(shape: Shape, strides: Strides, offset: usize) -> Self {
+        let mut layout = Layout {
             shape,
             strides,
             offset,
-        }
+            numel: 0,
+            contiguous: false,
+        };
+        layout.settle();
+        layout
+    }
+
+    /// Recomputes the derived facts after the fields changed.
+    fn settle(&mut self) {
+        self.numel = self.shape.iter().product();
+        self.contiguous = self.numel == 0 || {
+            let mut expected = 1isize;
+            self.shape.iter().zip(&self.strides).rev().all(|(&n, &s)| {
+                let fits = n == 1 || s == expected;
+                expected *= n as isize;
+                fits
+            })
+        };
     }
 
     /// Sizes of each dimension.
@@ -271,6 +295,7 @@ impl Layout {
     /// assert_eq!(l.shape(), &[2, 3]);
     /// assert_eq!(l.transpose(0, 1).shape(), &[3, 2]);
     /// ```
+    #[inline]
     pub fn shape(&self) -> &[usize] {
         &self.shape
     }
@@ -283,6 +308,7 @@ impl Layout {
     /// assert_eq!(l.strides(), &[3, 1]);
     /// assert_eq!(l.transpose(0, 1).strides(), &[1, 3]);
     /// ```
+    #[inline]
     pub fn strides(&self) -> &[isize] {
         &self.strides
     }
@@ -296,6 +322,7 @@ impl Layout {
     /// assert_eq!(l.narrow(0, 2, 1)?.offset(), 10); // row 2 starts at 2 * 5
     /// # Ok::<(), ferrograd_storage::Error>(())
     /// ```
+    #[inline]
     pub fn offset(&self) -> usize {
         self.offset
     }
@@ -307,6 +334,7 @@ impl Layout {
     /// assert_eq!(Layout::contiguous(&[2, 3, 4]).ndim(), 3);
     /// assert_eq!(Layout::contiguous(&[]).ndim(), 0); // a scalar
     /// ```
+    #[inline]
     pub fn ndim(&self) -> usize {
         self.shape.len()
     }
@@ -319,8 +347,9 @@ impl Layout {
     /// assert_eq!(Layout::contiguous(&[]).numel(), 1); // a scalar holds one element
     /// assert_eq!(Layout::contiguous(&[2, 0]).numel(), 0);
     /// ```
+    #[inline]
     pub fn numel(&self) -> usize {
-        self.shape.iter().product()
+        self.numel
     }
 
     /// Converts a dim argument (negative counts from the end).
@@ -347,18 +376,9 @@ impl Layout {
     /// assert!(!l.transpose(0, 1).is_contiguous());
     /// assert!(Layout::new(vec![1, 3], vec![100, 1], 0).is_contiguous()); // size-1 dim
     /// ```
+    #[inline]
     pub fn is_contiguous(&self) -> bool {
-        let mut expected = 1isize;
-        for d in (0..self.ndim()).rev() {
-            if self.shape[d] == 1 {
-                continue;
-            }
-            if self.strides[d] != expected {
-                return self.numel() == 0;
-            }
-            expected *= self.shape[d] as isize;
-        }
-        true
+        self.contiguous
     }
 
     /// The lowest and one-past-highest storage index any element touches
@@ -410,6 +430,7 @@ impl Layout {
         if len > 0 {
             out.offset = (self.offset as isize + start as isize * self.strides[dim]) as usize;
         }
+        out.settle();
         Ok(out)
     }
 
@@ -480,6 +501,7 @@ impl Layout {
         }
         self.shape[dim] = len as usize;
         self.strides[dim] *= step;
+        self.settle();
         Ok(())
     }
 
@@ -515,6 +537,7 @@ impl Layout {
         self.offset = (self.offset as isize + i as isize * self.strides[dim]) as usize;
         self.shape.remove(dim);
         self.strides.remove(dim);
+        self.settle();
         Ok(())
     }
 
@@ -546,6 +569,7 @@ impl Layout {
             *n = old_shape[d];
             *s = old_strides[d];
         }
+        out.settle();
         Ok(out)
     }
 
@@ -560,6 +584,7 @@ impl Layout {
         let mut out = self.clone();
         out.shape.swap(a, b);
         out.strides.swap(a, b);
+        out.settle();
         out
     }
 
@@ -581,6 +606,7 @@ impl Layout {
         };
         out.shape.insert(dim, 1);
         out.strides.insert(dim, stride);
+        out.settle();
         out
     }
 
@@ -597,6 +623,7 @@ impl Layout {
         if self.shape[dim] == 1 {
             out.shape.remove(dim);
             out.strides.remove(dim);
+            out.settle();
         }
         out
     }
@@ -610,11 +637,11 @@ impl Layout {
     /// ```
     pub fn squeeze_all(&self) -> Layout {
         let keep: Vec<usize> = (0..self.ndim()).filter(|&d| self.shape[d] != 1).collect();
-        Layout {
-            shape: keep.iter().map(|&d| self.shape[d]).collect(),
-            strides: keep.iter().map(|&d| self.strides[d]).collect(),
-            offset: self.offset,
-        }
+        Layout::settled(
+            keep.iter().map(|&d| self.shape[d]).collect(),
+            keep.iter().map(|&d| self.strides[d]).collect(),
+            self.offset,
+        )
     }
 
     /// Reverses the listed dims (negative strides; no copy).
@@ -636,6 +663,7 @@ impl Layout {
             }
             out.strides[d] = -out.strides[d];
         }
+        out.settle();
         out
     }
 
@@ -674,11 +702,11 @@ impl Layout {
                 return Err(err());
             };
         }
-        Ok(Layout {
-            shape: Shape::from_slice(target),
+        Ok(Layout::settled(
+            Shape::from_slice(target),
             strides,
-            offset: self.offset,
-        })
+            self.offset,
+        ))
     }
 
     /// The layout of `target` over the same memory without a copy, if the
@@ -732,11 +760,11 @@ impl Layout {
         if view_d != -1 {
             return None;
         }
-        Some(Layout {
-            shape: Shape::from_slice(target),
-            strides: new_strides,
-            offset: self.offset,
-        })
+        Some(Layout::settled(
+            Shape::from_slice(target),
+            new_strides,
+            self.offset,
+        ))
     }
 
     /// Shape and strides with size-1 dims dropped and mergeable neighbours
@@ -830,6 +858,7 @@ impl Layout {
     /// assert_eq!(l.narrow(1, 1, 2)?.contiguous_offset(), None); // rows with gaps
     /// # Ok::<(), ferrograd_storage::Error>(())
     /// ```
+    #[inline]
     pub fn contiguous_offset(&self) -> Option<usize> {
         self.is_contiguous().then_some(self.offset)
     }
@@ -843,6 +872,66 @@ mod tests {
         let mut v = vec![];
         l.for_each_offset(|o| v.push(o));
         v
+    }
+
+    /// The cached facts, recomputed from the fields the slow way.
+    fn facts_from_fields(l: &Layout) -> (usize, bool) {
+        let numel: usize = l.shape().iter().product();
+        let mut expected = 1isize;
+        let mut contiguous = true;
+        for d in (0..l.ndim()).rev() {
+            if l.shape()[d] != 1 && l.strides()[d] != expected {
+                contiguous = false;
+            }
+            expected *= l.shape()[d] as isize;
+        }
+        (numel, contiguous || numel == 0)
+    }
+
+    #[test]
+    fn every_transform_keeps_the_cached_facts_true() {
+        let base = Layout::contiguous(&[2, 3, 4]);
+        let mut sliced = base.clone();
+        sliced.slice_in_place(2, None, None, 2).unwrap();
+        let mut selected = base.clone();
+        selected.select_in_place(1, 0).unwrap();
+        let layouts = [
+            base.clone(),
+            Layout::new(vec![3, 1], vec![1, 7], 2),
+            base.narrow(2, 1, 2).unwrap(),
+            base.narrow(0, 1, 1).unwrap(),
+            base.narrow(1, 0, 0).unwrap(),
+            sliced,
+            selected,
+            base.slice(0, None, None, -1).unwrap(),
+            base.permute(&[2, 0, 1]).unwrap(),
+            base.permute(&[2, 0, 1])
+                .unwrap()
+                .permute(&[1, 2, 0])
+                .unwrap(),
+            base.transpose(0, 2),
+            base.transpose(0, 2).transpose(0, 2),
+            base.unsqueeze(1),
+            base.narrow(0, 0, 1).unwrap().squeeze_dim(0),
+            base.transpose(0, 1).squeeze_all(),
+            base.flip(&[1]),
+            base.flip(&[0]).flip(&[0]),
+            Layout::contiguous(&[3, 1])
+                .broadcast_to(&[2, 3, 4])
+                .unwrap(),
+            base.view(&[6, 4]).unwrap(),
+            base.transpose(1, 2).view(&[2, 4, 3]).unwrap(),
+        ];
+        for l in &layouts {
+            assert_eq!(
+                (l.numel(), l.is_contiguous()),
+                facts_from_fields(l),
+                "{l:?}"
+            );
+        }
+        // Both answers occur, so the check above can fail either way.
+        assert!(layouts.iter().any(|l| l.is_contiguous()));
+        assert!(layouts.iter().any(|l| !l.is_contiguous()));
     }
 
     #[test]

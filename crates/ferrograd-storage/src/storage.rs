@@ -43,6 +43,8 @@ impl Drop for StorageInner {
 /// ```
 #[derive(Clone)]
 pub struct Storage {
+    /// Never downgraded to a `Weak` (the field is private and this module
+    /// does not): [`Storage::reuse_unique`] relies on it.
     inner: Arc<StorageInner>,
 }
 
@@ -166,6 +168,7 @@ impl Storage {
     /// use ferrograd_storage::{Device, Storage};
     /// assert_eq!(Storage::from_vec(vec![0u8]).device(), Device::Cpu);
     /// ```
+    #[inline]
     pub fn device(&self) -> Device {
         self.inner.device
     }
@@ -177,6 +180,7 @@ impl Storage {
     /// assert_eq!(Storage::from_vec(vec![1.0f64]).dtype(), DType::F64);
     /// assert_eq!(Storage::new(CpuBuffer::zeros(DType::U8, 4)).dtype(), DType::U8);
     /// ```
+    #[inline]
     pub fn dtype(&self) -> DType {
         self.inner.dtype
     }
@@ -187,6 +191,7 @@ impl Storage {
     /// use ferrograd_storage::Storage;
     /// assert_eq!(Storage::from_vec(vec![0i64; 5]).len(), 5);
     /// ```
+    #[inline]
     pub fn len(&self) -> usize {
         self.inner.len
     }
@@ -198,6 +203,7 @@ impl Storage {
     /// assert!(Storage::from_vec(Vec::<f32>::new()).is_empty());
     /// assert!(!Storage::from_vec(vec![1.0f32]).is_empty());
     /// ```
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -213,6 +219,7 @@ impl Storage {
     /// drop(alias);
     /// assert!(s.is_unique());
     /// ```
+    #[inline]
     pub fn is_unique(&self) -> bool {
         Arc::strong_count(&self.inner) == 1 && Arc::weak_count(&self.inner) == 0
     }
@@ -234,8 +241,21 @@ impl Storage {
     /// assert_eq!(s.read()?.as_slice::<f32>().unwrap(), &[5.0, 2.0]);
     /// # Ok::<(), ferrograd_storage::Error>(())
     /// ```
+    #[inline]
     pub fn reuse_unique(&mut self) -> Option<&mut CpuBuffer> {
-        let inner = Arc::get_mut(&mut self.inner)?;
+        // `Arc::get_mut` without its compare-and-swap (a visible cost per
+        // small op): the swap guards against a `Weak` being upgraded
+        // meanwhile, and `inner` never has one.
+        if Arc::strong_count(&self.inner) != 1 {
+            return None;
+        }
+        // Pairs with the release decrement of every handle dropped before,
+        // so their reads of the buffer happen before the caller's writes.
+        std::sync::atomic::fence(Ordering::Acquire);
+        // SAFETY: one strong handle, no weak ones (see the field), and it is
+        // borrowed mutably here: nothing else can reach `StorageInner`.
+        // `Arc::as_ptr` keeps the allocation's write permission.
+        let inner = unsafe { &mut *Arc::as_ptr(&self.inner).cast_mut() };
         if inner.device != Device::Cpu {
             return None;
         }
@@ -252,6 +272,7 @@ impl Storage {
     /// assert!(a.same_as(&a.clone()));
     /// assert!(!a.same_as(&b)); // equal contents, different buffers
     /// ```
+    #[inline]
     pub fn same_as(&self, other: &Storage) -> bool {
         Arc::ptr_eq(&self.inner, &other.inner)
     }
@@ -267,6 +288,7 @@ impl Storage {
     /// assert_eq!(s.version(), 1);
     /// # Ok::<(), ferrograd_storage::Error>(())
     /// ```
+    #[inline]
     pub fn version(&self) -> u64 {
         self.inner.version.load(Ordering::Acquire)
     }
@@ -281,6 +303,7 @@ impl Storage {
     /// view.bump_version();
     /// assert_eq!((s.version(), view.version()), (2, 2)); // shared by every handle
     /// ```
+    #[inline]
     pub fn bump_version(&self) {
         self.inner.version.fetch_add(1, Ordering::AcqRel);
     }
@@ -297,6 +320,7 @@ impl Storage {
     /// drop(w);
     /// # Ok::<(), ferrograd_storage::Error>(())
     /// ```
+    #[inline]
     pub fn read(&self) -> Result<ReadGuard<'_>> {
         self.check_host()?;
         self.inner

@@ -2,8 +2,12 @@
 //! For `f32`, `exp`, `tanh`, `sigmoid` and `erf` are branch-free polynomial
 //! forms that compile to SIMD inside the kernels' loops (std's `expf` is one
 //! libm call per element, several times slower than PyTorch's vectorised
-//! SLEEF); for `f64`, std's functions and [`erf_f64`]. The tests bound their
+//! SLEEF); for `f64`, std's functions and an `erf_f64`. The tests bound their
 //! error in ulps against `f64` references.
+//!
+//! The `f32` functions are public so that code calling
+//! [`Tensor::map_elements`](ferrograd_autograd::Tensor::map_elements) or the
+//! storage kernels directly computes exactly what the ops compute.
 
 use super::erf::erf_f64;
 use ferrograd_storage::FloatElement;
@@ -96,8 +100,15 @@ fn expm1_reduced(r: f32) -> f32 {
 
 /// `e^x` in `f32`, at most 2 ulp from the exact value, branch-free (NaN in,
 /// NaN out; overflow gives `inf`, underflow gradual denormals then 0).
+///
+/// ```
+/// use ferrograd_ops::unary::fast_math::exp_f32;
+/// assert!((exp_f32(1.0) - std::f32::consts::E).abs() <= 2.0 * f32::EPSILON * 3.0);
+/// assert_eq!(exp_f32(-200.0), 0.0);
+/// assert!(exp_f32(f32::NAN).is_nan());
+/// ```
 #[inline(always)]
-pub(crate) fn exp_f32(x: f32) -> f32 {
+pub fn exp_f32(x: f32) -> f32 {
     // Past these bounds the result is already inf / 0; clamping keeps 2^n
     // representable. Comparisons (not f32::max) so NaN passes through.
     let x = if x < -104.0 { -104.0 } else { x };
@@ -118,9 +129,16 @@ fn expm1_nonneg_f32(x: f32) -> f32 {
 }
 
 /// `tanh(x)` in `f32` as `E / (E + 2)` with `E = e^(2|x|) - 1`, which has no
-/// cancellation anywhere; the sign is copied back. Branch-free.
+/// cancellation anywhere; the sign is copied back. Branch-free: what the
+/// `tanh` op computes for `f32`.
+///
+/// ```
+/// use ferrograd_ops::unary::fast_math::tanh_f32;
+/// assert!((tanh_f32(0.5) - 0.5f32.tanh()).abs() < 1e-6);
+/// assert_eq!((tanh_f32(20.0), tanh_f32(-20.0)), (1.0, -1.0));
+/// ```
 #[inline(always)]
-pub(crate) fn tanh_f32(x: f32) -> f32 {
+pub fn tanh_f32(x: f32) -> f32 {
     let a = x.abs();
     // tanh(9.1) rounds to 1 in f32; the bound keeps E finite.
     let a = if a > 9.1 { 9.1 } else { a };
@@ -166,8 +184,14 @@ fn polynomial(c: &[f32], x: f32) -> f32 {
 /// The error function in `f32`, within 2.5 ulp, branch-free: `a · P(a²)`
 /// below 0.85, `1 - e^(-a²) · Q(1/(1 + a/2))` above (saturating at 4, where
 /// erf rounds to 1), sign copied back.
+///
+/// ```
+/// use ferrograd_ops::unary::fast_math::erf_f32;
+/// assert!((erf_f32(0.5) - 0.520_499_9).abs() < 1e-6);
+/// assert_eq!(erf_f32(-5.0), -1.0);
+/// ```
 #[inline(always)]
-pub(crate) fn erf_f32(x: f32) -> f32 {
+pub fn erf_f32(x: f32) -> f32 {
     let a = x.abs();
     let u = a * a;
     let small = a * ERF_SMALL[0] + a * u * polynomial(&ERF_SMALL[1..], u);
