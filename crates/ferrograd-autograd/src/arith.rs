@@ -147,6 +147,11 @@ fn scalar_keeps_dtype<K: BinaryKernel>(a: &Tensor, s: Scalar) -> bool {
 }
 
 /// Forward only: `K(a, s)` for a scalar that keeps `a`'s dtype.
+///
+/// Callers take `s` out of their operand with a by-value `match`: an
+/// `if let` on a borrowed operand copied it through memory right after it
+/// was written as a tag byte and a value, a store-forwarding stall that cost
+/// a visible share of a small op under `no_grad`.
 #[inline]
 fn scalar_forward<K: BinaryKernel>(a: &Tensor, s: Scalar) -> Result<Tensor> {
     #[cfg(feature = "cuda")]
@@ -246,16 +251,15 @@ impl Tensor {
     /// # Ok::<(), ferrograd_autograd::Error>(())
     /// ```
     pub fn try_add<'a>(&self, other: impl Into<Operand<'a>>) -> Result<Tensor> {
-        let other = other.into();
-        if let Operand::Scalar(s) = other {
-            if scalar_keeps_dtype::<AddK>(self, s) {
+        let b = match other.into() {
+            Operand::Scalar(s) if scalar_keeps_dtype::<AddK>(self, s) => {
                 let out = scalar_forward::<AddK>(self, s)?;
                 return Ok(
                     out.with_grad_fn(AddK::NODE, &[self], &[], move |g| Ok(vec![Some(g.clone())]))
                 );
             }
-        }
-        let b = other.to_tensor_against(self.dtype());
+            other => other.to_tensor_against(self.dtype()),
+        };
         let (out, _) = binary::<AddK>(self, &b)?;
         let (ma, mb) = (InputMeta::of(self), InputMeta::of(&b));
         Ok(out.with_grad_fn(AddK::NODE, &[self, &b], &[], move |g| {
@@ -277,16 +281,15 @@ impl Tensor {
     /// # Ok::<(), ferrograd_autograd::Error>(())
     /// ```
     pub fn try_sub<'a>(&self, other: impl Into<Operand<'a>>) -> Result<Tensor> {
-        let other = other.into();
-        if let Operand::Scalar(s) = other {
-            if scalar_keeps_dtype::<SubK>(self, s) {
+        let b = match other.into() {
+            Operand::Scalar(s) if scalar_keeps_dtype::<SubK>(self, s) => {
                 let out = scalar_forward::<SubK>(self, s)?;
                 return Ok(
                     out.with_grad_fn(SubK::NODE, &[self], &[], move |g| Ok(vec![Some(g.clone())]))
                 );
             }
-        }
-        let b = other.to_tensor_against(self.dtype());
+            other => other.to_tensor_against(self.dtype()),
+        };
         let (out, _) = binary::<SubK>(self, &b)?;
         let (ma, mb) = (InputMeta::of(self), InputMeta::of(&b));
         Ok(out.with_grad_fn(SubK::NODE, &[self, &b], &[], move |g| {
@@ -309,16 +312,15 @@ impl Tensor {
     /// # Ok::<(), ferrograd_autograd::Error>(())
     /// ```
     pub fn try_mul<'a>(&self, other: impl Into<Operand<'a>>) -> Result<Tensor> {
-        let other = other.into();
-        if let Operand::Scalar(s) = other {
-            if scalar_keeps_dtype::<MulK>(self, s) {
+        let b = match other.into() {
+            Operand::Scalar(s) if scalar_keeps_dtype::<MulK>(self, s) => {
                 let out = scalar_forward::<MulK>(self, s)?;
                 return Ok(out.with_grad_fn(MulK::NODE, &[self], &[], move |g| {
                     Ok(vec![Some(g.try_mul(s)?)])
                 }));
             }
-        }
-        let b = other.to_tensor_against(self.dtype());
+            other => other.to_tensor_against(self.dtype()),
+        };
         let (out, _) = binary::<MulK>(self, &b)?;
         if !Tensor::needs_grad(&[self, &b]) {
             return Ok(out);
@@ -348,16 +350,15 @@ impl Tensor {
     /// # Ok::<(), ferrograd_autograd::Error>(())
     /// ```
     pub fn try_div<'a>(&self, other: impl Into<Operand<'a>>) -> Result<Tensor> {
-        let other = other.into();
-        if let Operand::Scalar(s) = other {
-            if scalar_keeps_dtype::<DivK>(self, s) {
+        let b = match other.into() {
+            Operand::Scalar(s) if scalar_keeps_dtype::<DivK>(self, s) => {
                 let out = scalar_forward::<DivK>(self, s)?;
                 return Ok(out.with_grad_fn(DivK::NODE, &[self], &[], move |g| {
                     Ok(vec![Some(g.try_div(s)?)])
                 }));
             }
-        }
-        let b = other.to_tensor_against(self.dtype());
+            other => other.to_tensor_against(self.dtype()),
+        };
         let (out, _) = binary::<DivK>(self, &b)?;
         if !Tensor::needs_grad(&[self, &b]) {
             return Ok(out);

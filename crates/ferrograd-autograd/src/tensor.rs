@@ -4,7 +4,7 @@
 //! like two Python variables bound to one `torch.Tensor`.
 
 use crate::grad_mode::is_grad_enabled;
-use crate::graph::{GradHook, Node, NodeKind, SavedTensor};
+use crate::graph::{BackwardFn, GradHook, Node, NodeKind, SavedTensor};
 use ferrograd_storage::cpu::{unary_map, unary_map_into};
 use ferrograd_storage::{CpuBuffer, DType, Device, Element, Error, Layout, Result, Storage};
 use parking_lot::Mutex;
@@ -747,6 +747,7 @@ impl Tensor {
     /// assert_eq!(x.grad().unwrap().to_vec::<f64>()?, vec![6.0]);
     /// # Ok::<(), ferrograd_autograd::Error>(())
     /// ```
+    #[inline]
     pub fn with_grad_fn(
         self,
         name: &'static str,
@@ -754,12 +755,25 @@ impl Tensor {
         saved: &[&SavedTensor],
         backward: impl Fn(&Tensor) -> Result<Vec<Option<Tensor>>> + Send + Sync + 'static,
     ) -> Tensor {
+        // Inlined, so that when nothing is recorded the closure and its
+        // captures are never built.
         if !Self::needs_grad(inputs) {
             return self;
         }
+        self.attach_grad_fn(name, inputs, saved, Box::new(backward))
+    }
+
+    /// The recording half of [`with_grad_fn`](Self::with_grad_fn).
+    fn attach_grad_fn(
+        self,
+        name: &'static str,
+        inputs: &[&Tensor],
+        saved: &[&SavedTensor],
+        backward: Box<BackwardFn>,
+    ) -> Tensor {
         let next = inputs.iter().map(|t| t.gradient_edge()).collect();
         let saved = saved.iter().map(|s| (*s).clone()).collect();
-        let node = Node::new(name, NodeKind::Function(Box::new(backward)), next, saved);
+        let node = Node::new(name, NodeKind::Function(backward), next, saved);
         let mut meta = self.inner.meta.lock();
         meta.grad_fn = Some(node);
         self.cache_requires_grad(&meta);

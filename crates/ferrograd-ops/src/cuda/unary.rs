@@ -14,7 +14,7 @@ use std::f64::consts::{FRAC_1_SQRT_2, FRAC_2_SQRT_PI, PI};
 
 /// `op(x)` with `x` converted to a float dtype first.
 fn float_fn(x: &Tensor, op: UnaryOp) -> Result<Tensor> {
-    unary_forward(op, &float_input(x)?)
+    unary_forward(op, &*float_input(x)?)
 }
 
 /// `op(x)` as a constant: no graph, for the coefficients of gradients.

@@ -5,6 +5,7 @@
 use ferrograd_autograd::{SavedTensor, Tensor};
 use ferrograd_storage::cpu::binary_map;
 use ferrograd_storage::{broadcast_shapes, DType, Element, Error, Result};
+use std::borrow::Cow;
 
 /// `f` applied to every element of `x` (of element type `T`), as a new
 /// row-major tensor of `x`'s shape.
@@ -44,11 +45,13 @@ pub(crate) fn cast_for_kernel(x: &Tensor, dtype: DType) -> Result<Tensor> {
 
 /// The input of a float function: floats as they are, integers and bools as
 /// `f32`, like PyTorch's `torch.exp(int_tensor)`.
-pub(crate) fn float_input(x: &Tensor) -> Result<Tensor> {
+/// Borrowed when no conversion is needed (a handle clone and drop would be
+/// two atomic operations per call).
+pub(crate) fn float_input(x: &Tensor) -> Result<Cow<'_, Tensor>> {
     if x.dtype().is_floating_point() {
-        Ok(x.clone())
+        Ok(Cow::Borrowed(x))
     } else {
-        cast_for_kernel(x, DType::F32)
+        cast_for_kernel(x, DType::F32).map(Cow::Owned)
     }
 }
 

@@ -11,7 +11,7 @@ use std::f64::consts::FRAC_2_SQRT_PI;
 
 /// `e^x`.
 pub(crate) fn exp(x: &Tensor) -> Result<Tensor> {
-    let out = float_map!(&float_input(x)?, T, |v| v.exp_k())?;
+    let out = float_map!(&*float_input(x)?, T, |v| v.exp_k())?;
     Ok(record_unary(
         x,
         out,
@@ -23,7 +23,7 @@ pub(crate) fn exp(x: &Tensor) -> Result<Tensor> {
 
 /// Natural logarithm.
 pub(crate) fn log(x: &Tensor) -> Result<Tensor> {
-    let out = float_map!(&float_input(x)?, T, |v| v.ln())?;
+    let out = float_map!(&*float_input(x)?, T, |v| v.ln())?;
     Ok(record_unary(x, out, "LogBackward0", Save::Input, |g, x| {
         g.try_div(x)
     }))
@@ -31,7 +31,7 @@ pub(crate) fn log(x: &Tensor) -> Result<Tensor> {
 
 /// Square root.
 pub(crate) fn sqrt(x: &Tensor) -> Result<Tensor> {
-    let out = float_map!(&float_input(x)?, T, |v| v.sqrt())?;
+    let out = float_map!(&*float_input(x)?, T, |v| v.sqrt())?;
     Ok(record_unary(
         x,
         out,
@@ -43,7 +43,7 @@ pub(crate) fn sqrt(x: &Tensor) -> Result<Tensor> {
 
 /// `1 / sqrt(x)`.
 pub(crate) fn rsqrt(x: &Tensor) -> Result<Tensor> {
-    let out = float_map!(&float_input(x)?, T, |v| T::one() / v.sqrt())?;
+    let out = float_map!(&*float_input(x)?, T, |v| T::one() / v.sqrt())?;
     Ok(record_unary(
         x,
         out,
@@ -58,7 +58,7 @@ pub(crate) fn rsqrt(x: &Tensor) -> Result<Tensor> {
 
 /// Sine.
 pub(crate) fn sin(x: &Tensor) -> Result<Tensor> {
-    let out = float_map!(&float_input(x)?, T, |v| v.sin())?;
+    let out = float_map!(&*float_input(x)?, T, |v| v.sin())?;
     Ok(record_unary(x, out, "SinBackward0", Save::Input, |g, x| {
         g.try_mul(&cos(x)?)
     }))
@@ -66,7 +66,7 @@ pub(crate) fn sin(x: &Tensor) -> Result<Tensor> {
 
 /// Cosine.
 pub(crate) fn cos(x: &Tensor) -> Result<Tensor> {
-    let out = float_map!(&float_input(x)?, T, |v| v.cos())?;
+    let out = float_map!(&*float_input(x)?, T, |v| v.cos())?;
     Ok(record_unary(x, out, "CosBackward0", Save::Input, |g, x| {
         g.try_mul(&sin(x)?)?.try_neg()
     }))
@@ -75,7 +75,7 @@ pub(crate) fn cos(x: &Tensor) -> Result<Tensor> {
 /// Hyperbolic tangent; its backward `g · (1 - y²)` is one fused pass unless
 /// a graph of the backward is being recorded.
 pub(crate) fn tanh(x: &Tensor) -> Result<Tensor> {
-    let out = float_map!(&float_input(x)?, T, |v| v.tanh_k())?;
+    let out = float_map!(&*float_input(x)?, T, |v| v.tanh_k())?;
     Ok(record_unary(
         x,
         out,
@@ -93,7 +93,7 @@ pub(crate) fn tanh(x: &Tensor) -> Result<Tensor> {
 
 /// The logistic function; backward `g · y · (1 - y)`, fused like `tanh`'s.
 pub(crate) fn sigmoid(x: &Tensor) -> Result<Tensor> {
-    let out = float_map!(&float_input(x)?, T, |v| v.sigmoid_k())?;
+    let out = float_map!(&*float_input(x)?, T, |v| v.sigmoid_k())?;
     Ok(record_unary(
         x,
         out,
@@ -111,7 +111,7 @@ pub(crate) fn sigmoid(x: &Tensor) -> Result<Tensor> {
 
 /// The error function; backward `g · 2/√π · e^(-x²)`.
 pub(crate) fn erf(x: &Tensor) -> Result<Tensor> {
-    let out = float_map!(&float_input(x)?, T, |v| v.erf_k())?;
+    let out = float_map!(&*float_input(x)?, T, |v| v.erf_k())?;
     Ok(record_unary(x, out, "ErfBackward0", Save::Input, |g, x| {
         let bell = exp(&x.try_mul(x)?.try_neg()?)?;
         g.try_mul(&bell.try_mul(FRAC_2_SQRT_PI)?)
