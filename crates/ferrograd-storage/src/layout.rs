@@ -236,7 +236,14 @@ impl Layout {
     /// assert!(l.is_contiguous());
     /// ```
     pub fn contiguous(shape: &[usize]) -> Self {
-        Layout::settled(Shape::from_slice(shape), contiguous_strides(shape), 0)
+        // Row-major strides from offset 0: contiguous by construction.
+        Layout {
+            shape: Shape::from_slice(shape),
+            strides: contiguous_strides(shape),
+            offset: 0,
+            numel: shape.iter().product(),
+            contiguous: true,
+        }
     }
 
     /// A layout from its parts; the caller guarantees it stays inside its
@@ -897,6 +904,8 @@ mod tests {
         selected.select_in_place(1, 0).unwrap();
         let layouts = [
             base.clone(),
+            Layout::contiguous(&[]),
+            Layout::contiguous(&[2, 0, 3]),
             Layout::new(vec![3, 1], vec![1, 7], 2),
             base.narrow(2, 1, 2).unwrap(),
             base.narrow(0, 1, 1).unwrap(),

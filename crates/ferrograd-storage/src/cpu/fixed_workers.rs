@@ -1,10 +1,11 @@
 //! Work split so that part `i` of a job runs on the same rayon worker every
 //! time the job runs: OpenMP's static schedule, which PyTorch's CPU kernels
-//! use. On a machine whose cores have separate caches (two vCPUs on two
-//! CCDs of an EPYC), a reduction over a 40 MB tensor repeated in a training
-//! loop then finds each half in the cache of the core that read it last time;
-//! with work stealing the halves swap cores at random and come from memory
-//! (10M f32 sum: 0.37 ms instead of 0.48–0.57 ms).
+//! use. A reduction over a large tensor repeated in a training loop then
+//! gives each worker the part it read last time, whatever of it is still in
+//! that core's caches; with work stealing the parts swap workers at random.
+//! (10M f32 sum on the 2-vCPU test VM: one standalone test went from
+//! 0.48–0.57 ms to 0.37 ms; later benchmark runs swing 0.44–0.59 ms with the
+//! shared L3's other users, see docs/performance.md.)
 
 use rayon::prelude::*;
 
