@@ -355,14 +355,27 @@ fn tree_leaves<T: Summand>(run: &[T], depth: usize) -> Vec<&[T]> {
     leaves
 }
 
-/// Sums each run of `inner` consecutive elements.
+/// Sums each run of `inner` consecutive elements. With at least one row per
+/// thread, each thread sums a fixed contiguous group of rows
+/// ([`on_fixed_workers`]); with fewer, rows go one after another and each
+/// large row is split across the threads by [`pairwise`].
 fn row_sums<T: Summand>(data: &[T], inner: usize) -> Vec<T::Out> {
-    let sum = |row: &[T]| T::finish(pairwise(row));
-    if data.len() >= PARALLEL_THRESHOLD && data.len() > inner {
-        data.par_chunks(inner).map(sum).collect()
-    } else {
-        data.chunks(inner).map(sum).collect()
+    let rows = data.len() / inner.max(1);
+    let threads = rayon::current_num_threads();
+    if data.len() < PARALLEL_THRESHOLD || rows < threads || threads <= 1 {
+        return data
+            .chunks(inner)
+            .map(|row| T::finish(pairwise(row)))
+            .collect();
     }
+    let groups = on_fixed_workers(threads, |g| {
+        let group = &data[g * rows / threads * inner..(g + 1) * rows / threads * inner];
+        let sums = group
+            .chunks(inner)
+            .map(|row| T::finish(serial_pairwise(row)));
+        sums.collect::<Vec<_>>()
+    });
+    groups.into_iter().flatten().collect()
 }
 
 /// Adds the rows of `rows` (`n × acc.len()`, row-major) into `acc`, a tile
@@ -511,6 +524,32 @@ mod tests {
                     tree_sum(run, depth, &mut |_| sums.next().unwrap())
                 });
                 assert_eq!(outside.to_bits(), want.to_bits());
+            }
+        }
+    }
+
+    #[test]
+    fn row_sums_split_across_threads_equal_each_row_summed_alone() {
+        let data: Vec<f32> = (0..200_000u64)
+            .map(|i| ((i * 7919) % 1013) as f32 * 0.37 - 150.0)
+            .collect();
+        // Rows fewer than threads, rows not a multiple of the thread count,
+        // one long row, and a short tail of data below the threshold.
+        for (rows, inner) in [(2, 100_000), (1001, 37), (7, 28_571), (1, 200_000), (9, 10)] {
+            let block = &data[..rows * inner];
+            let want: Vec<u32> = block
+                .chunks(inner)
+                .map(|row| (serial_pairwise(row) as f32).to_bits())
+                .collect();
+            let got = |sums: Vec<f32>| sums.iter().map(|s| s.to_bits()).collect::<Vec<_>>();
+            assert_eq!(got(row_sums(block, inner)), want, "{rows} x {inner}");
+            for threads in [3, 5] {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                let sums = pool.install(|| row_sums(block, inner));
+                assert_eq!(got(sums), want, "{rows} x {inner} on {threads} threads");
             }
         }
     }
