@@ -190,6 +190,8 @@ impl Tensor {
 const BLOCK: usize = 4096;
 /// Independent accumulators in a block: enough to hide the latency of adds.
 const LANES: usize = 64;
+/// Runs from this length on are read from their first 64-byte boundary.
+const ALIGN_FROM: usize = 2048;
 /// Columns one pass of a column sum keeps in cache.
 const COLUMN_TILE: usize = 1024;
 /// Most partial results a long column sum is split into.
@@ -222,8 +224,14 @@ ferrograd_storage::simd_loop! {
     /// bit for bit the same wherever `run` starts.
     fn lane_sums<T>(run: &[T]) -> [T; LANES]
     where T: Copy, T: Default, T: std::ops::Add<Output = T> {
-        // At most 63 elements (one byte each) to the boundary: < LANES.
-        let head = run.as_ptr().align_offset(64).min(run.len()) % LANES;
+        // At most 63 elements (one byte each) to the boundary: < LANES. A
+        // short run (a row of a last-dim sum) gains less than the head and
+        // the rotation cost: it starts where it is.
+        let head = if run.len() >= ALIGN_FROM {
+            run.as_ptr().align_offset(64).min(run.len()) % LANES
+        } else {
+            0
+        };
         let (first, rest) = run.split_at(head);
         // `rotated[i]` is lane `(head + i) % LANES`.
         let mut rotated = [T::default(); LANES];
@@ -550,7 +558,19 @@ mod tests {
             .collect();
         // Every start within a cache line and lengths around the boundaries.
         for start in 0..20 {
-            for len in [0, 1, 5, 63, 64, 65, 200, 4096, 4980] {
+            for len in [
+                0,
+                1,
+                5,
+                63,
+                64,
+                65,
+                200,
+                ALIGN_FROM - 1,
+                ALIGN_FROM,
+                4096,
+                4980,
+            ] {
                 let run = &data[start..start + len];
                 let mut want = [0f32; LANES];
                 for (j, &v) in run.iter().enumerate() {
