@@ -17,6 +17,7 @@ thread_local! {
 /// let _guard = no_grad();
 /// assert!(!is_grad_enabled());
 /// ```
+#[inline]
 pub fn is_grad_enabled() -> bool {
     GRAD_ENABLED.with(|g| g.get())
 }

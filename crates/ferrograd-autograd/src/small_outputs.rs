@@ -5,7 +5,7 @@
 //! of the same dtype and element count ([`Tensor::map_elements`]) is written
 //! into it. A loop of ops on small tensors then allocates nothing (see
 //! `benches/autograd_overhead.rs`: under `no_grad` a chain of scalar ops and
-//! `tanh` on 4 elements costs 1.35–1.43× its kernels on plain vectors, which
+//! `tanh` on 4 elements costs about 1.2× its kernels on plain vectors, which
 //! allocate each output).
 //!
 //! Only a tensor nothing else can see is taken: its last handle, no weak
@@ -15,7 +15,7 @@
 
 use crate::tensor::TensorImpl;
 use ferrograd_storage::{CpuBuffer, DType, Layout};
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::sync::atomic::{fence, Ordering};
 use std::sync::Arc;
 
@@ -25,12 +25,83 @@ pub(crate) const MAX_ELEMENTS: usize = 64;
 /// Tensors a thread keeps at most (a few KiB).
 const CAPACITY: usize = 16;
 
+/// One thread's pooled tensors, oldest first, each beside its [`key`], so
+/// a search compares integers and follows no pointer. Plain `Cell`s: the
+/// pool is only ever reached from its own thread, and no code runs while
+/// an entry is half moved (no `RefCell` flag to set and clear per op).
+struct Pool {
+    len: Cell<usize>,
+    keys: [Cell<u64>; CAPACITY],
+    tensors: [Cell<Option<Arc<TensorImpl>>>; CAPACITY],
+}
+
+impl Pool {
+    const fn new() -> Self {
+        Pool {
+            len: Cell::new(0),
+            keys: [const { Cell::new(0) }; CAPACITY],
+            tensors: [const { Cell::new(None) }; CAPACITY],
+        }
+    }
+
+    /// Takes the newest tensor stored under `key`; the last entry fills
+    /// its place.
+    #[inline]
+    fn take(&self, key: u64) -> Option<Arc<TensorImpl>> {
+        let len = self.len.get();
+        let at = (0..len).rev().find(|&i| self.keys[i].get() == key)?;
+        let found = self.tensors[at].take();
+        let last = len - 1;
+        self.tensors[at].set(self.tensors[last].take());
+        self.keys[at].set(self.keys[last].get());
+        self.len.set(last);
+        found
+    }
+
+    /// Stores `tensor` under `key`; a full pool hands back its oldest
+    /// tensor, for the caller to drop once the pool is consistent again.
+    #[inline]
+    fn put(&self, key: u64, tensor: Arc<TensorImpl>) -> Option<Arc<TensorImpl>> {
+        let mut len = self.len.get();
+        let mut evicted = None;
+        if len == CAPACITY {
+            evicted = self.tensors[0].take();
+            for i in 1..CAPACITY {
+                self.tensors[i - 1].set(self.tensors[i].take());
+                self.keys[i - 1].set(self.keys[i].get());
+            }
+            len -= 1;
+        }
+        self.keys[len].set(key);
+        self.tensors[len].set(Some(tensor));
+        self.len.set(len + 1);
+        evicted
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        // A pooled tensor holds no tensor handle (no view base, no grad),
+        // so freeing it does not come back to the pool.
+        for slot in &self.tensors {
+            drop(slot.take());
+        }
+    }
+}
+
 thread_local! {
-    static POOL: RefCell<Vec<Arc<TensorImpl>>> = const { RefCell::new(Vec::new()) };
+    static POOL: Pool = const { Pool::new() };
+}
+
+/// What a pooled tensor is looked up by: its dtype and element count.
+#[inline]
+fn key(dtype: DType, numel: usize) -> u64 {
+    ((numel as u64) << 8) | dtype as u64
 }
 
 /// The last step of dropping a tensor handle: keeps `inner` for reuse when
 /// it qualifies, otherwise drops it.
+#[inline]
 pub(crate) fn offer(mut inner: Arc<TensorImpl>) {
     // Cheapest tests first: most dropped tensors are large or still shared.
     let numel = inner.layout.numel();
@@ -38,19 +109,15 @@ pub(crate) fn offer(mut inner: Arc<TensorImpl>) {
         return;
     }
     // A full pool evicts its oldest tensor, so sizes no longer asked for
-    // (a backward's scalars) give way to the ones in use. The evicted one is
-    // dropped after the pool's borrow ends (its drop reaches this function).
-    let evicted = POOL.try_with(|pool| {
-        let mut pool = pool.borrow_mut();
-        let oldest = (pool.len() >= CAPACITY).then(|| pool.remove(0));
-        pool.push(inner);
-        oldest
-    });
+    // (a backward's scalars) give way to the ones in use.
+    let key = key(inner.dtype, numel);
+    let evicted = POOL.try_with(|pool| pool.put(key, inner));
     drop(evicted);
 }
 
 /// `Arc::get_mut` without its compare-and-swap (a visible cost per small
 /// op) for a tensor that never had a `Weak` handle.
+#[inline]
 fn sole_owner(inner: &mut Arc<TensorImpl>) -> Option<&mut TensorImpl> {
     if Arc::strong_count(inner) != 1 {
         return None;
@@ -74,6 +141,7 @@ fn sole_owner(inner: &mut Arc<TensorImpl>) -> Option<&mut TensorImpl> {
 }
 
 /// True when nothing else can observe `inner`: see the module docs.
+#[inline]
 fn reusable(inner: &mut Arc<TensorImpl>, numel: usize) -> bool {
     let Some(tensor) = sole_owner(inner) else {
         return false;
@@ -92,7 +160,11 @@ fn reusable(inner: &mut Arc<TensorImpl>, numel: usize) -> bool {
         && tensor.storage.is_unique()
         && tensor.storage.device() == ferrograd_storage::Device::Cpu;
     if unobserved {
-        meta.accumulator = std::sync::Weak::new();
+        // A tensor that never required grad has no accumulator: skip the
+        // out-of-line `Weak` drop for it.
+        if meta.accumulator.strong_count() != 0 || meta.accumulator.weak_count() != 0 {
+            meta.accumulator = std::sync::Weak::new();
+        }
         *tensor.requires_grad_cached.get_mut() = false;
     }
     unobserved
@@ -102,22 +174,19 @@ fn reusable(inner: &mut Arc<TensorImpl>, numel: usize) -> bool {
 /// contiguously as `shape`, whose buffer `fill` has written (the buffer's
 /// old contents are stale: `fill` overwrites them all), as the only handle
 /// on it; `None` when the pool has no such tensor.
+#[inline]
 pub(crate) fn take_filled(
     dtype: DType,
     numel: usize,
     shape: &[usize],
     fill: impl FnOnce(&mut CpuBuffer),
 ) -> Option<Arc<TensorImpl>> {
-    let mut found = POOL
-        .try_with(|pool| {
-            let mut pool = pool.borrow_mut();
-            let at = pool
-                .iter()
-                .rposition(|t| t.dtype == dtype && t.storage.len() == numel)?;
-            Some(pool.swap_remove(at))
-        })
-        .ok()??;
-    let tensor = sole_owner(&mut found).expect("pooled tensors have one handle");
+    let found = POOL.try_with(|pool| pool.take(key(dtype, numel))).ok()??;
+    debug_assert!(Arc::strong_count(&found) == 1 && !found.downgraded.load(Ordering::Relaxed));
+    // SAFETY: `offer` pools a tensor only once `sole_owner` proved it the
+    // only handle with no `Weak`, and nothing can clone or downgrade it
+    // while only the pool holds it: `found` is still the only handle.
+    let tensor = unsafe { &mut *Arc::as_ptr(&found).cast_mut() };
     // Pooled layouts are contiguous from offset 0: the same shape is the
     // same layout (compared by hand: a slice `!=` calls memcmp).
     let old = tensor.layout.shape();
@@ -135,7 +204,7 @@ pub(crate) fn take_filled(
 /// How many tensors this thread's pool holds (for tests).
 #[cfg(test)]
 pub(crate) fn pooled() -> usize {
-    POOL.with(|pool| pool.borrow().len())
+    POOL.with(|pool| pool.len.get())
 }
 
 #[cfg(test)]
@@ -149,15 +218,20 @@ mod tests {
 
     fn pooled_f32_of(numel: usize) -> usize {
         POOL.with(|pool| {
-            let pool = pool.borrow();
-            pool.iter()
-                .filter(|t| t.dtype == DType::F32 && t.storage.len() == numel)
+            let want = key(DType::F32, numel);
+            (0..pool.len.get())
+                .filter(|&i| pool.keys[i].get() == want)
                 .count()
         })
     }
 
     fn drain() {
-        POOL.with(|pool| pool.borrow_mut().clear());
+        POOL.with(|pool| {
+            while let Some(i) = pool.len.get().checked_sub(1) {
+                pool.len.set(i);
+                drop(pool.tensors[i].take());
+            }
+        })
     }
 
     #[test]
