@@ -146,12 +146,12 @@ fn reusable(inner: &mut Arc<TensorImpl>, numel: usize) -> bool {
     let Some(tensor) = sole_owner(inner) else {
         return false;
     };
+    // `requires_grad_cached` stands for `requires_grad || grad_fn`, and an
+    // unshared storage rules out a view (its base holds the storage too).
     let meta = tensor.meta.get_mut();
     let unobserved = numel > 0
-        && tensor.view_base.is_none()
-        && !meta.requires_grad
+        && !*tensor.requires_grad_cached.get_mut()
         && !meta.retains_grad
-        && meta.grad_fn.is_none()
         && meta.grad.is_none()
         && meta.hooks.is_empty()
         && tensor.storage.len() == numel
@@ -159,6 +159,10 @@ fn reusable(inner: &mut Arc<TensorImpl>, numel: usize) -> bool {
         && tensor.layout.is_contiguous()
         && tensor.storage.is_unique()
         && tensor.storage.device() == ferrograd_storage::Device::Cpu;
+    debug_assert!(
+        !unobserved
+            || (tensor.view_base.is_none() && !meta.requires_grad && meta.grad_fn.is_none())
+    );
     if unobserved {
         // A tensor that never required grad has no accumulator: skip the
         // out-of-line `Weak` drop for it.
@@ -295,6 +299,23 @@ mod tests {
         assert_eq!(pooled(), 0, "y has a grad_fn");
         drop(leaf);
         assert_eq!(pooled(), 0, "a leaf that requires grad");
+        drain();
+        let with_grad = fresh();
+        with_grad.set_grad(Some(fresh())).unwrap();
+        drop(with_grad);
+        assert_eq!(
+            pooled(),
+            1,
+            "a tensor holding a .grad (only the grad is taken)"
+        );
+        drain();
+        let shared = fresh();
+        let detached = shared.detach();
+        drop(shared);
+        assert_eq!(pooled(), 0, "detach() shares the storage");
+        drop(detached);
+        assert_eq!(pooled(), 1);
+        drain();
         drop(Tensor::zeros(&[MAX_ELEMENTS + 1], DType::F32).unwrap());
         assert_eq!(pooled(), 0, "too large");
         drain();

@@ -221,7 +221,8 @@ impl Storage {
     /// ```
     #[inline]
     pub fn is_unique(&self) -> bool {
-        Arc::strong_count(&self.inner) == 1 && Arc::weak_count(&self.inner) == 0
+        // `inner` never has a `Weak` handle (see the field).
+        Arc::strong_count(&self.inner) == 1
     }
 
     /// The buffer of a CPU storage that no other handle shares, with the
