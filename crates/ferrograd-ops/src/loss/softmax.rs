@@ -77,10 +77,13 @@ ferrograd_storage::simd_loop! {
     pub(crate) fn row_logsumexp_keeping_infs<T>(row: &[T]) -> T where T: FloatMath {
         let m = row_max(row);
         let shift = if m.is_infinite() { T::zero() } else { m };
-        let s: f64 = row
-            .chunks(LSE_BLOCK)
-            .map(|block| Element::to_f64(lane_sum_by(block, |v| exp(v - shift))))
-            .sum();
+        // A plain loop, not `.map(..).sum()`: `Iterator::fold` was not
+        // inlined here, so the exponentials ran in a copy of the loop
+        // compiled without AVX2 (90% of a cross-entropy forward).
+        let mut s = 0.0f64;
+        for block in row.chunks(LSE_BLOCK) {
+            s += Element::to_f64(lane_sum_by(block, |v| exp(v - shift)));
+        }
         shift + T::from_f64(s).ln()
     }
 }
