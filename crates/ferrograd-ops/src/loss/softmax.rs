@@ -115,7 +115,9 @@ ferrograd_storage::simd_loop! {
         match kind {
             Kind::Softmax => {
                 let inv = T::one() / s;
-                out.iter_mut().for_each(|o| *o = *o * inv);
+                for o in out.iter_mut() {
+                    *o = *o * inv;
+                }
             }
             Kind::LogSoftmax => {
                 let lse = m + s.ln();
@@ -127,36 +129,41 @@ ferrograd_storage::simd_loop! {
     }
 }
 
-/// Softmax / log-softmax of one `[n, inner]` block along its first dim.
-fn column_forward<T: FloatMath>(block: &[T], out: &mut [T], inner: usize, kind: Kind) {
-    let mut m = vec![T::neg_infinity(); inner];
-    for line in block.chunks_exact(inner) {
-        for (a, &v) in m.iter_mut().zip(line) {
-            if v > *a {
-                *a = v;
+ferrograd_storage::simd_loop! {
+    /// Softmax / log-softmax of one `[n, inner]` block along its first dim,
+    /// compiled for AVX2 when the CPU has it.
+    fn column_forward<T>(block: &[T], out: &mut [T], inner: usize, kind: Kind) where T: FloatMath {
+        let mut m = vec![T::neg_infinity(); inner];
+        for line in block.chunks_exact(inner) {
+            for (a, &v) in m.iter_mut().zip(line) {
+                if v > *a {
+                    *a = v;
+                }
             }
         }
-    }
-    let mut s = vec![T::zero(); inner];
-    for (line, o) in block.chunks_exact(inner).zip(out.chunks_exact_mut(inner)) {
-        for (((o, &v), s), &m) in o.iter_mut().zip(line).zip(&mut s).zip(&m) {
-            let e = exp(v - m);
-            *o = e;
-            *s = *s + e;
-        }
-    }
-    match kind {
-        Kind::Softmax => {
-            let inv: Vec<T> = s.iter().map(|&s| T::one() / s).collect();
-            for o in out.chunks_exact_mut(inner) {
-                o.iter_mut().zip(&inv).for_each(|(o, &i)| *o = *o * i);
+        let mut s = vec![T::zero(); inner];
+        for (line, o) in block.chunks_exact(inner).zip(out.chunks_exact_mut(inner)) {
+            for (((o, &v), s), &m) in o.iter_mut().zip(line).zip(&mut s).zip(&m) {
+                let e = exp(v - m);
+                *o = e;
+                *s = *s + e;
             }
         }
-        Kind::LogSoftmax => {
-            let lse: Vec<T> = m.iter().zip(&s).map(|(&m, &s)| m + s.ln()).collect();
-            for (line, o) in block.chunks_exact(inner).zip(out.chunks_exact_mut(inner)) {
-                for ((o, &v), &l) in o.iter_mut().zip(line).zip(&lse) {
-                    *o = v - l;
+        match kind {
+            Kind::Softmax => {
+                let inv: Vec<T> = s.iter().map(|&s| T::one() / s).collect();
+                for o in out.chunks_exact_mut(inner) {
+                    for (o, &i) in o.iter_mut().zip(&inv) {
+                        *o = *o * i;
+                    }
+                }
+            }
+            Kind::LogSoftmax => {
+                let lse: Vec<T> = m.iter().zip(&s).map(|(&m, &s)| m + s.ln()).collect();
+                for (line, o) in block.chunks_exact(inner).zip(out.chunks_exact_mut(inner)) {
+                    for ((o, &v), &l) in o.iter_mut().zip(line).zip(&lse) {
+                        *o = v - l;
+                    }
                 }
             }
         }
@@ -198,46 +205,60 @@ pub(crate) fn forward_kernel<T: FloatMath>(data: &[T], l: Lines, kind: Kind) -> 
     })
 }
 
-/// The input gradient from the output `y` and its gradient `g`, one block:
-/// softmax: `y (g - Σ g y)`; log-softmax: `g - e^y Σ g`.
-fn block_backward<T: FloatMath>(y: &[T], g: &[T], out: &mut [T], inner: usize, kind: Kind) {
-    let mut dot = vec![T::zero(); inner];
-    for (yl, gl) in y.chunks_exact(inner).zip(g.chunks_exact(inner)) {
-        for ((d, &y), &g) in dot.iter_mut().zip(yl).zip(gl) {
-            *d = *d
-                + match kind {
-                    Kind::Softmax => g * y,
-                    Kind::LogSoftmax => g,
-                };
+ferrograd_storage::simd_loop! {
+    /// The input gradient from the output `y` and its gradient `g`, one block:
+    /// softmax: `y (g - Σ g y)`; log-softmax: `g - e^y Σ g`. Compiled for
+    /// AVX2 when the CPU has it.
+    fn block_backward<T>(y: &[T], g: &[T], out: &mut [T], inner: usize, kind: Kind) where T: FloatMath {
+        let mut dot = vec![T::zero(); inner];
+        for (yl, gl) in y.chunks_exact(inner).zip(g.chunks_exact(inner)) {
+            for ((d, &y), &g) in dot.iter_mut().zip(yl).zip(gl) {
+                *d = *d
+                    + match kind {
+                        Kind::Softmax => g * y,
+                        Kind::LogSoftmax => g,
+                    };
+            }
         }
-    }
-    for ((yl, gl), ol) in y
-        .chunks_exact(inner)
-        .zip(g.chunks_exact(inner))
-        .zip(out.chunks_exact_mut(inner))
-    {
-        for (((o, &y), &g), &d) in ol.iter_mut().zip(yl).zip(gl).zip(&dot) {
-            *o = match kind {
-                Kind::Softmax => y * (g - d),
-                Kind::LogSoftmax => g - exp(y) * d,
-            };
+        for ((yl, gl), ol) in y
+            .chunks_exact(inner)
+            .zip(g.chunks_exact(inner))
+            .zip(out.chunks_exact_mut(inner))
+        {
+            for (((o, &y), &g), &d) in ol.iter_mut().zip(yl).zip(gl).zip(&dot) {
+                *o = match kind {
+                    Kind::Softmax => y * (g - d),
+                    Kind::LogSoftmax => g - exp(y) * d,
+                };
+            }
         }
     }
 }
 
-/// [`block_backward`] for a contiguous row (the dim innermost).
-fn row_backward<T: FloatMath>(y: &[T], g: &[T], out: &mut [T], kind: Kind) {
-    match kind {
-        Kind::Softmax => {
-            let d = y.iter().zip(g).fold(T::zero(), |d, (&y, &g)| d + g * y);
-            for ((o, &y), &g) in out.iter_mut().zip(y).zip(g) {
-                *o = y * (g - d);
+ferrograd_storage::simd_loop! {
+    /// [`block_backward`] for a contiguous row (the dim innermost), compiled
+    /// for AVX2 when the CPU has it.
+    fn row_backward<T>(y: &[T], g: &[T], out: &mut [T], kind: Kind) where T: FloatMath {
+        // Plain loops (not `fold`, which may stay out of line, compiled
+        // without AVX2); the dot products add in order, as before.
+        match kind {
+            Kind::Softmax => {
+                let mut d = T::zero();
+                for (&y, &g) in y.iter().zip(g) {
+                    d = d + g * y;
+                }
+                for ((o, &y), &g) in out.iter_mut().zip(y).zip(g) {
+                    *o = y * (g - d);
+                }
             }
-        }
-        Kind::LogSoftmax => {
-            let d = g.iter().fold(T::zero(), |d, &g| d + g);
-            for ((o, &y), &g) in out.iter_mut().zip(y).zip(g) {
-                *o = g - exp(y) * d;
+            Kind::LogSoftmax => {
+                let mut d = T::zero();
+                for &g in g {
+                    d = d + g;
+                }
+                for ((o, &y), &g) in out.iter_mut().zip(y).zip(g) {
+                    *o = g - exp(y) * d;
+                }
             }
         }
     }
