@@ -8,9 +8,11 @@ use crate::reduce::{with_float, with_lines, Lines};
 use crate::unary::fast_math::FloatMath;
 use crate::unary::UnaryOps;
 use ferrograd_autograd::{is_grad_enabled, SavedTensor, Tensor};
+use ferrograd_storage::cpu::fresh_vec;
 use ferrograd_storage::cpu::PARALLEL_THRESHOLD;
 use ferrograd_storage::{Element, Error, FloatElement, Result};
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
 /// Softmax or its logarithm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,12 +107,16 @@ pub(crate) fn row_logsumexp<T: FloatMath>(row: &[T]) -> T {
 
 ferrograd_storage::simd_loop! {
     /// Softmax / log-softmax of one contiguous row into `out` (which holds
-    /// the shifted exponentials first), compiled for AVX2 when the CPU has it.
-    fn row_forward<T>(row: &[T], out: &mut [T], kind: Kind) where T: FloatMath {
+    /// the shifted exponentials first: its old contents are never read),
+    /// compiled for AVX2 when the CPU has it.
+    fn row_forward<T>(row: &[T], out: &mut [MaybeUninit<T>], kind: Kind) where T: FloatMath {
+        assert_eq!(out.len(), row.len(), "softmax row: output length");
         let m = row_max(row);
         for (o, &v) in out.iter_mut().zip(row) {
-            *o = exp(v - m);
+            o.write(exp(v - m));
         }
+        // SAFETY: the loop above wrote every element (the lengths match).
+        let out = unsafe { assume_init(out) };
         let s = lane_sum_by(out, |v| v);
         match kind {
             Kind::Softmax => {
@@ -130,9 +136,11 @@ ferrograd_storage::simd_loop! {
 }
 
 ferrograd_storage::simd_loop! {
-    /// Softmax / log-softmax of one `[n, inner]` block along its first dim,
-    /// compiled for AVX2 when the CPU has it.
-    fn column_forward<T>(block: &[T], out: &mut [T], inner: usize, kind: Kind) where T: FloatMath {
+    /// Softmax / log-softmax of one `[n, inner]` block along its first dim
+    /// into `out` (its old contents are never read), compiled for AVX2 when
+    /// the CPU has it.
+    fn column_forward<T>(block: &[T], out: &mut [MaybeUninit<T>], inner: usize, kind: Kind) where T: FloatMath {
+        assert_eq!(out.len(), block.len(), "softmax block: output length");
         let mut m = vec![T::neg_infinity(); inner];
         for line in block.chunks_exact(inner) {
             for (a, &v) in m.iter_mut().zip(line) {
@@ -145,10 +153,13 @@ ferrograd_storage::simd_loop! {
         for (line, o) in block.chunks_exact(inner).zip(out.chunks_exact_mut(inner)) {
             for (((o, &v), s), &m) in o.iter_mut().zip(line).zip(&mut s).zip(&m) {
                 let e = exp(v - m);
-                *o = e;
+                o.write(e);
                 *s = *s + e;
             }
         }
+        // SAFETY: the loop above wrote every element: `block` and `out` hold
+        // the same whole number of lines of `inner`.
+        let out = unsafe { assume_init(out) };
         match kind {
             Kind::Softmax => {
                 let inv: Vec<T> = s.iter().map(|&s| T::one() / s).collect();
@@ -171,27 +182,46 @@ ferrograd_storage::simd_loop! {
 }
 
 /// Runs `f(input block, output block)` over the `[n, inner]` blocks of
-/// `data`, in parallel when large.
+/// `data`, in parallel when large; `f` must write every element of its
+/// output block, whose memory is not zeroed first.
 pub(crate) fn for_blocks<T: FloatMath>(
     data: &[T],
     l: Lines,
-    f: impl Fn(&[T], &mut [T]) + Sync + Send,
+    f: impl Fn(&[T], &mut [MaybeUninit<T>]) + Sync + Send,
 ) -> Vec<T> {
-    let mut out = vec![T::zero(); data.len()];
+    let n = data.len();
+    let mut out = fresh_vec(n);
     let size = l.n * l.inner;
     if size == 0 {
         return out;
     }
-    if data.len() >= PARALLEL_THRESHOLD && l.outer > 1 {
-        out.par_chunks_mut(size)
+    let slots = &mut out.spare_capacity_mut()[..n];
+    if n >= PARALLEL_THRESHOLD && l.outer > 1 {
+        slots
+            .par_chunks_mut(size)
             .zip(data.par_chunks(size))
             .for_each(|(o, d)| f(d, o));
     } else {
-        out.chunks_mut(size)
+        slots
+            .chunks_mut(size)
             .zip(data.chunks(size))
             .for_each(|(o, d)| f(d, o));
     }
+    // SAFETY: `f` writes every slot of every block (its contract), and the
+    // blocks cover all `n` slots (`data` is `outer` blocks of `size`).
+    unsafe { out.set_len(n) };
     out
+}
+
+/// `slots` as initialised values.
+///
+/// # Safety
+/// Every element of `slots` has been written.
+#[inline(always)]
+unsafe fn assume_init<T>(slots: &mut [MaybeUninit<T>]) -> &mut [T] {
+    // SAFETY: `MaybeUninit<T>` has `T`'s layout, and the caller guarantees
+    // every element is initialised.
+    unsafe { &mut *(slots as *mut [MaybeUninit<T>] as *mut [T]) }
 }
 
 /// Softmax / log-softmax of contiguous `data` split as `l`.
@@ -355,6 +385,51 @@ mod tests {
         let mut row: Vec<f32> = (0..40).map(|i| (i as f32 * 0.7).sin() * 30.0).collect();
         row[at] = v;
         row
+    }
+
+    /// Softmax along the first dim of a row-major `[n, inner]` block, in f64.
+    fn reference(block: &[f32], n: usize, inner: usize, kind: Kind) -> Vec<f64> {
+        let mut out = vec![0.0; block.len()];
+        for i in 0..inner {
+            let col: Vec<f64> = (0..n).map(|c| block[c * inner + i] as f64).collect();
+            let m = col.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            let s: f64 = col.iter().map(|v| (v - m).exp()).sum();
+            for (c, v) in col.iter().enumerate() {
+                out[c * inner + i] = match kind {
+                    Kind::Softmax => (v - m).exp() / s,
+                    Kind::LogSoftmax => v - m - s.ln(),
+                };
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn forward_kernels_write_every_element_of_memory_they_never_read() {
+        // Outputs come from `fresh_vec`, possibly a recycled buffer: stale
+        // NaNs left in any slot would show.
+        for kind in [Kind::Softmax, Kind::LogSoftmax] {
+            for (n, inner) in [(40, 1), (7, 1), (5, 3), (1, 9), (12, 17)] {
+                let block: Vec<f32> = (0..n * inner)
+                    .map(|i| (i as f32 * 0.37).sin() * 20.0)
+                    .collect();
+                let mut out = vec![MaybeUninit::new(f32::NAN); block.len()];
+                if inner == 1 {
+                    row_forward(&block, &mut out, kind);
+                } else {
+                    column_forward(&block, &mut out, inner, kind);
+                }
+                let want = reference(&block, n, inner, kind);
+                for (o, w) in out.iter().zip(&want) {
+                    // SAFETY: initialised above (and overwritten by the kernel).
+                    let o = unsafe { o.assume_init() } as f64;
+                    assert!(
+                        (o - w).abs() <= 1e-5 * w.abs().max(1.0),
+                        "{kind:?} {n}x{inner}: {o} vs {w}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

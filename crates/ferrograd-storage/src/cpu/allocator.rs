@@ -73,10 +73,24 @@ fn raise_thresholds() {}
 const HUGE_PAGE_MIN_BYTES: usize = 4 << 20;
 
 /// An empty vector with room for exactly `n` elements, for a caller that
-/// writes all of them: a cached block of that size when there is one (its
-/// old contents are still there), else a new allocation, which asks for huge
-/// pages before anything touches it when large.
-pub(crate) fn fresh_vec<T>(n: usize) -> Vec<T> {
+/// writes all of them (through `spare_capacity_mut`, then `set_len`): a
+/// cached block of that size when there is one (its old contents are still
+/// there), else a new allocation, which asks for huge pages before anything
+/// touches it when large. Kernels outside this crate use it so that their
+/// outputs skip zero-filling and reuse freed buffers as the built-in ones do.
+///
+/// ```
+/// use ferrograd_storage::cpu::fresh_vec;
+/// let mut v: Vec<f32> = fresh_vec(3);
+/// assert!(v.is_empty() && v.capacity() >= 3);
+/// for (i, slot) in v.spare_capacity_mut().iter_mut().enumerate() {
+///     slot.write(i as f32);
+/// }
+/// // SAFETY: all three slots were written.
+/// unsafe { v.set_len(3) };
+/// assert_eq!(v, [0.0, 1.0, 2.0]);
+/// ```
+pub fn fresh_vec<T>(n: usize) -> Vec<T> {
     let bytes = n * std::mem::size_of::<T>();
     if let Some(addr) = take_cached(bytes, std::mem::align_of::<T>()) {
         // SAFETY: `addr` is the allocation of a vector whose capacity was

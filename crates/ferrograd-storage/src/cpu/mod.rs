@@ -11,11 +11,11 @@ mod reduce;
 pub mod simd;
 mod transpose;
 
+pub(crate) use allocator::recycle_vec;
 pub use allocator::{
-    advise_huge_pages, cached_bytes, keep_freed_memory, CACHE_MAX_BLOCKS, CACHE_MAX_BYTES,
-    CACHE_MIN_BYTES,
+    advise_huge_pages, cached_bytes, fresh_vec, keep_freed_memory, CACHE_MAX_BLOCKS,
+    CACHE_MAX_BYTES, CACHE_MIN_BYTES,
 };
-pub(crate) use allocator::{fresh_vec, recycle_vec};
 pub use copy::{copy_into_strided, gather_contiguous};
 pub use fixed_workers::on_fixed_workers;
 pub use map::{
