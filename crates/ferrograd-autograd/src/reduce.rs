@@ -253,6 +253,16 @@ ferrograd_storage::simd_loop! {
     }
 }
 
+ferrograd_storage::simd_loop! {
+    /// `acc[j] += row[j]` in `f64` for every `j`, compiled for AVX2 when the
+    /// CPU has it (a column sum's inner loop).
+    fn add_row_f64<T>(acc: &mut [f64], row: &[T]) where T: Copy, T: Into<f64> {
+        for (a, &v) in acc.iter_mut().zip(row) {
+            *a += v.into();
+        }
+    }
+}
+
 macro_rules! float_summand {
     ($t:ty) => {
         impl Summand for $t {
@@ -275,9 +285,7 @@ macro_rules! float_summand {
             }
             #[inline]
             fn add_row(acc: &mut [f64], row: &[$t]) {
-                for (a, &v) in acc.iter_mut().zip(row) {
-                    *a += v as f64;
-                }
+                add_row_f64(acc, row);
             }
             #[inline]
             fn combine(a: f64, b: f64) -> f64 {
