@@ -224,6 +224,20 @@ ferrograd_storage::simd_loop! {
     }
 }
 
+ferrograd_storage::simd_loop! {
+    /// `out[c, i] = e^(x[c, i] - lse[i])` over a row-major `[n, inner]`
+    /// block (`lse` holds `inner` values), compiled for AVX2 when the CPU
+    /// has it.
+    fn shifted_exp_block<T>(x: &[T], lse: &[T], out: &mut [T]) where T: FloatMath {
+        let inner = lse.len();
+        for (xl, ol) in x.chunks_exact(inner).zip(out.chunks_exact_mut(inner)) {
+            for ((o, &v), &l) in ol.iter_mut().zip(xl).zip(lse) {
+                *o = exp(v - l);
+            }
+        }
+    }
+}
+
 /// `a · softmax - b` per sample, scaled by the gradient, in one pass.
 fn fused_backward<T: FloatMath>(
     x: &Tensor,
@@ -272,14 +286,16 @@ fn fused_backward<T: FloatMath>(
                 ob[t] = exp(xb[t] - lse[o]) * a - T::from_f64(coef.b(o, t) * k);
                 return;
             }
+            // Class scores along a strided dim: the exponentials in one
+            // vectorised pass over the block, then the per-class terms.
+            shifted_exp_block(xb, &lse[o * l.inner..(o + 1) * l.inner], ob);
             for i in 0..l.inner {
                 let s = o * l.inner + i;
                 let k = scale(s);
                 let a = T::from_f64(coef.a(s) * k);
                 for c in 0..l.n {
                     let at = c * l.inner + i;
-                    let p = exp(xb[at] - lse[s]);
-                    ob[at] = p * a - T::from_f64(coef.b(s, c) * k);
+                    ob[at] = ob[at] * a - T::from_f64(coef.b(s, c) * k);
                 }
             }
         };

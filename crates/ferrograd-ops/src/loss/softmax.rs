@@ -21,10 +21,14 @@ pub(crate) enum Kind {
     LogSoftmax,
 }
 
-/// `e^v` in the kernels: the vectorisable polynomial for `f32`.
+/// `e^v` in the kernels: the vectorisable polynomial for `f32`, with fused
+/// multiply-adds. Call it only inside `simd_loop!` kernels, with plain
+/// loops around it (a closure handed to an iterator adaptor may stay out of
+/// line, compiled without FMA): elsewhere each fused multiply-add is a libm
+/// call.
 #[inline(always)]
 pub(crate) fn exp<T: FloatMath>(v: T) -> T {
-    v.exp_k()
+    v.exp_fused_k()
 }
 
 /// Independent accumulators in the row loops: vectorisable max and sum.

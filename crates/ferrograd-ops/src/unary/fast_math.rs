@@ -16,6 +16,10 @@ use ferrograd_storage::FloatElement;
 pub(crate) trait FloatMath: FloatElement {
     /// `e^x`.
     fn exp_k(self) -> Self;
+    /// `e^x` with fused multiply-adds (`f32`: [`exp_f32_fused`]): only for
+    /// `simd_loop!` kernels, whose AVX2 copy has FMA; anywhere else each
+    /// fused multiply-add is a libm call.
+    fn exp_fused_k(self) -> Self;
     /// `tanh(x)`.
     fn tanh_k(self) -> Self;
     /// `1 / (1 + e^-x)`.
@@ -28,6 +32,10 @@ impl FloatMath for f32 {
     #[inline(always)]
     fn exp_k(self) -> f32 {
         exp_f32(self)
+    }
+    #[inline(always)]
+    fn exp_fused_k(self) -> f32 {
+        exp_f32_fused(self)
     }
     #[inline(always)]
     fn tanh_k(self) -> f32 {
@@ -46,6 +54,10 @@ impl FloatMath for f32 {
 impl FloatMath for f64 {
     #[inline]
     fn exp_k(self) -> f64 {
+        self.exp()
+    }
+    #[inline]
+    fn exp_fused_k(self) -> f64 {
         self.exp()
     }
     #[inline]
@@ -70,14 +82,42 @@ const LOG2_E: f32 = std::f32::consts::LOG2_E;
 const LN2_HI: f32 = 0.693_145_75;
 const LN2_LO: f32 = 1.428_606_8e-6;
 
+/// How the polynomials below evaluate `a · b + c`.
+trait MulAdd {
+    fn mul_add(a: f32, b: f32, c: f32) -> f32;
+}
+
+/// A multiply and an add, two roundings: what the public functions compute,
+/// fast in any code.
+struct Separate;
+
+impl MulAdd for Separate {
+    #[inline(always)]
+    fn mul_add(a: f32, b: f32, c: f32) -> f32 {
+        a * b + c
+    }
+}
+
+/// One fused multiply-add, one rounding: fewer instructions and a shorter
+/// dependency chain, but a libm call per use outside code compiled with FMA.
+struct Fused;
+
+impl MulAdd for Fused {
+    #[inline(always)]
+    fn mul_add(a: f32, b: f32, c: f32) -> f32 {
+        a.mul_add(b, c)
+    }
+}
+
 /// `x = n ln2 + r` with `|r| <= ln2 / 2`: returns `(n, r)`, `n` as an integer.
 /// `x` must lie in `[-2^21, 2^21]`.
 #[inline(always)]
-fn reduce_ln2(x: f32) -> (i32, f32) {
-    let shifted = x * LOG2_E + ROUND_MAGIC;
+fn reduce_ln2<M: MulAdd>(x: f32) -> (i32, f32) {
+    let shifted = M::mul_add(x, LOG2_E, ROUND_MAGIC);
     let n = shifted - ROUND_MAGIC;
     let n_int = shifted.to_bits() as i32 - ROUND_MAGIC.to_bits() as i32;
-    (n_int, x - n * LN2_HI - n * LN2_LO)
+    // `x - n·hi - n·lo` (negating `n` is exact).
+    (n_int, M::mul_add(-n, LN2_LO, M::mul_add(-n, LN2_HI, x)))
 }
 
 /// `2^n` for `n` in `[-126, 127]`.
@@ -88,14 +128,14 @@ fn pow2(n: i32) -> f32 {
 
 /// `e^r - 1` for `|r| <= ln2 / 2` (Taylor to degree 7: error below 0.1 ulp).
 #[inline(always)]
-fn expm1_reduced(r: f32) -> f32 {
+fn expm1_reduced<M: MulAdd>(r: f32) -> f32 {
     let p = 1.0 / 5040.0;
-    let p = p * r + 1.0 / 720.0;
-    let p = p * r + 1.0 / 120.0;
-    let p = p * r + 1.0 / 24.0;
-    let p = p * r + 1.0 / 6.0;
-    let p = p * r + 0.5;
-    r + r * r * p
+    let p = M::mul_add(p, r, 1.0 / 720.0);
+    let p = M::mul_add(p, r, 1.0 / 120.0);
+    let p = M::mul_add(p, r, 1.0 / 24.0);
+    let p = M::mul_add(p, r, 1.0 / 6.0);
+    let p = M::mul_add(p, r, 0.5);
+    M::mul_add(r * r, p, r)
 }
 
 /// `e^x` in `f32`, at most 2 ulp from the exact value, branch-free (NaN in,
@@ -111,12 +151,35 @@ fn expm1_reduced(r: f32) -> f32 {
 /// ```
 #[inline(always)]
 pub fn exp_f32(x: f32) -> f32 {
+    exp_with::<Separate>(x)
+}
+
+/// [`exp_f32`] with fused multiply-adds: the same polynomial, within the
+/// same bounds (often the last bit differs). What softmax, log-softmax,
+/// log-sum-exp and cross-entropy compute, in kernels built with
+/// `simd_loop!`, whose AVX2 copy has FMA; anywhere else (the copy for CPUs
+/// without it, plain code) each fused multiply-add is a libm call, correct
+/// but several times slower.
+///
+/// ```
+/// use ferrograd_ops::unary::fast_math::{exp_f32, exp_f32_fused};
+/// assert!((exp_f32_fused(1.0) - exp_f32(1.0)).abs() <= 4.0 * f32::EPSILON);
+/// assert_eq!(exp_f32_fused(-200.0), 0.0);
+/// assert!(exp_f32_fused(f32::NAN).is_nan());
+/// ```
+#[inline(always)]
+pub fn exp_f32_fused(x: f32) -> f32 {
+    exp_with::<Fused>(x)
+}
+
+#[inline(always)]
+fn exp_with<M: MulAdd>(x: f32) -> f32 {
     // Past these bounds the result is already inf / 0; clamping keeps 2^n
     // representable. Comparisons (not f32::max) so NaN passes through.
     let x = if x < -104.0 { -104.0 } else { x };
     let x = if x > 89.0 { 89.0 } else { x };
-    let (n, r) = reduce_ln2(x);
-    let p = 1.0 + expm1_reduced(r);
+    let (n, r) = reduce_ln2::<M>(x);
+    let p = 1.0 + expm1_reduced::<M>(r);
     // 2^n in two factors, each a normal float, so denormal results round once.
     let half = n >> 1;
     p * pow2(half) * pow2(n - half)
@@ -125,9 +188,9 @@ pub fn exp_f32(x: f32) -> f32 {
 /// `e^x - 1` in `f32` for `x` in `[0, 19]`.
 #[inline(always)]
 fn expm1_nonneg_f32(x: f32) -> f32 {
-    let (n, r) = reduce_ln2(x);
+    let (n, r) = reduce_ln2::<Separate>(x);
     let scale = pow2(n);
-    scale * expm1_reduced(r) + (scale - 1.0)
+    scale * expm1_reduced::<Separate>(r) + (scale - 1.0)
 }
 
 /// `tanh(x)` in `f32` as `E / (E + 2)` with `E = e^(2|x|) - 1`, which has no
@@ -235,6 +298,17 @@ mod tests {
         assert!(max_ulps(exp_f32, f64::exp, -1.0, 1.0) <= 2.0);
         // Denormal results: within one denormal step.
         assert!(max_ulps(exp_f32, f64::exp, -103.0, -87.5) <= 1.0);
+    }
+
+    #[test]
+    fn fused_exp_is_within_two_ulps_and_keeps_the_special_values() {
+        assert!(max_ulps(exp_f32_fused, f64::exp, -87.0, 88.7) <= 2.0);
+        assert!(max_ulps(exp_f32_fused, f64::exp, -1.0, 1.0) <= 2.0);
+        assert!(max_ulps(exp_f32_fused, f64::exp, -103.0, -87.5) <= 1.0);
+        assert_eq!(exp_f32_fused(0.0), 1.0);
+        assert_eq!(exp_f32_fused(89.0), f32::INFINITY);
+        assert_eq!(exp_f32_fused(f32::NEG_INFINITY), 0.0);
+        assert!(exp_f32_fused(f32::NAN).is_nan());
     }
 
     #[test]
