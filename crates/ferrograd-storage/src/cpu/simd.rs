@@ -1,23 +1,129 @@
 //! Runtime CPU-feature dispatch for hot loops: [`simd_loop!`](crate::simd_loop)
-//! defines a function whose body is compiled twice, once for the crate's
-//! baseline target and once for AVX2 + FMA, and runs the second copy when the
-//! CPU has those features. Kernels stay plain scalar Rust; the compiler
-//! vectorises each copy for the features it was compiled with.
+//! defines a function whose body is compiled for the crate's baseline target,
+//! for AVX2 + FMA and, when built with Rust 1.89 or later, for AVX-512, and
+//! runs the widest copy the CPU has. Kernels stay plain scalar Rust; the
+//! compiler vectorises each copy for the features it was compiled with.
 
-/// True when the CPU runs AVX2 and FMA instructions (`std` caches the check).
+use std::sync::atomic::{AtomicU8, Ordering};
+
+/// The instruction sets a `simd_loop!` copy can be compiled for, narrowest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    /// The crate's baseline target (SSE2 on x86-64).
+    Baseline = 0,
+    /// AVX2 with FMA.
+    Avx2 = 1,
+    /// AVX-512 (F, VL, BW, DQ) with AVX2 and FMA.
+    Avx512 = 2,
+}
+
+/// The widest level kernels may use (`u8::MAX`: unset, i.e. the CPU's best).
+static CAP: AtomicU8 = AtomicU8::new(u8::MAX);
+
+/// Lets kernels use copies up to `level` only (`None`: the widest the CPU
+/// has), for comparing copies in tests and benchmarks. Every copy computes
+/// the same IEEE results, so changing it while other threads run kernels
+/// changes their speed, never their values.
+///
+/// ```
+/// use ferrograd_storage::cpu::simd::{cap_level, level, Level};
+/// cap_level(Some(Level::Baseline));
+/// assert_eq!(level(), Level::Baseline);
+/// cap_level(None);
+/// assert!(level() >= Level::Baseline);
+/// ```
+pub fn cap_level(level: Option<Level>) {
+    CAP.store(level.map_or(u8::MAX, |l| l as u8), Ordering::Relaxed);
+}
+
+/// The copy `simd_loop!` kernels run now: the widest the CPU has (and this
+/// build compiled), within [`cap_level`]'s cap.
+pub fn level() -> Level {
+    let cap = CAP.load(Ordering::Relaxed);
+    let best = best_level();
+    if (best as u8) <= cap {
+        best
+    } else if cap >= Level::Avx2 as u8 {
+        Level::Avx2
+    } else {
+        Level::Baseline
+    }
+}
+
+/// The widest level the CPU and this build support.
+#[inline]
+fn best_level() -> Level {
+    #[cfg(all(target_arch = "x86_64", ferrograd_avx512))]
+    if has_avx512() {
+        return Level::Avx512;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2_fma() {
+        return Level::Avx2;
+    }
+    Level::Baseline
+}
+
+/// True when the CPU runs AVX2 and FMA instructions (`std` caches the check)
+/// and no [`cap_level`] below AVX2 is set.
 #[cfg(target_arch = "x86_64")]
 #[doc(hidden)]
 #[inline]
 pub fn has_avx2_fma() -> bool {
-    std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
+    std::is_x86_feature_detected!("avx2")
+        && std::is_x86_feature_detected!("fma")
+        && CAP.load(Ordering::Relaxed) >= Level::Avx2 as u8
+}
+
+/// True when the CPU runs the AVX-512 subsets the AVX-512 copies are built
+/// for (and AVX2 + FMA), and no [`cap_level`] below AVX-512 is set.
+#[cfg(all(target_arch = "x86_64", ferrograd_avx512))]
+#[doc(hidden)]
+#[inline]
+pub fn has_avx512() -> bool {
+    std::is_x86_feature_detected!("avx512f")
+        && std::is_x86_feature_detected!("avx512vl")
+        && std::is_x86_feature_detected!("avx512bw")
+        && std::is_x86_feature_detected!("avx512dq")
+        && has_avx2_fma()
+        && CAP.load(Ordering::Relaxed) >= Level::Avx512 as u8
+}
+
+/// The AVX-512 copy of a `simd_loop!` kernel and its dispatch (nothing when
+/// the compiler predates stable AVX-512 target features).
+#[cfg(all(target_arch = "x86_64", ferrograd_avx512))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __simd_loop_avx512 {
+    (($($g:ident),*) ($($arg:ident: $ty:ty),*) ($($ret:ty)?) ($($bound:ty: $trait:path),*)) => {
+        #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
+        unsafe fn avx512<$($g),*>($($arg: $ty),*) $(-> $ret)? where $($bound: $trait),* {
+            body($($arg),*)
+        }
+        if $crate::cpu::simd::has_avx512() {
+            // SAFETY: the CPU has the features `avx512` is compiled for.
+            return unsafe { avx512($($arg),*) };
+        }
+    };
+}
+
+/// See the other definition: this build has no AVX-512 copies.
+#[cfg(not(all(target_arch = "x86_64", ferrograd_avx512)))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __simd_loop_avx512 {
+    ($($anything:tt)*) => {};
 }
 
 /// Defines `$name`, a loop written once as `$body`, which runs a copy
-/// compiled for AVX2 + FMA when the CPU has them. Closures passed in are
-/// inlined into each copy, so their arithmetic is vectorised for the features
-/// of the copy that runs; both copies compute the same IEEE results (Rust
-/// never contracts `a * b + c` into a fused multiply-add). Each bound in the
-/// `where` list names one trait (`T: Copy, T: Default`).
+/// compiled for AVX-512 (built with Rust 1.89 or later) or AVX2 + FMA when
+/// the CPU has them (see [`level`](crate::cpu::simd::level)). Closures passed
+/// in are inlined into each copy, so their arithmetic is vectorised for the
+/// features of the copy that runs; every copy computes the same IEEE results
+/// (Rust never contracts `a * b + c` into a fused multiply-add). Only code
+/// inlined into the copy gets its features: use plain loops, since a
+/// closure handed to an iterator adaptor may stay out of line. Each bound in
+/// the `where` list names one trait (`T: Copy, T: Default`).
 ///
 /// ```
 /// ferrograd_storage::simd_loop! {
@@ -49,6 +155,8 @@ macro_rules! simd_loop {
             unsafe fn avx2$(<$($g),*>)?($($arg: $ty),*) $(-> $ret)? where $($bound: $trait),* {
                 body($($arg),*)
             }
+
+            $crate::__simd_loop_avx512!(($($($g),*)?) ($($arg: $ty),*) ($($ret)?) ($($bound: $trait),*));
 
             #[cfg(target_arch = "x86_64")]
             if $crate::cpu::simd::has_avx2_fma() {
