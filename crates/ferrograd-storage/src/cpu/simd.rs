@@ -95,7 +95,8 @@ pub fn has_avx512() -> bool {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __simd_loop_avx512 {
-    (($($g:ident),*) ($($arg:ident: $ty:ty),*) ($($ret:ty)?) ($($bound:ty: $trait:path),*)) => {
+    ([] $($skipped:tt)*) => {};
+    ([avx512] ($($g:ident),*) ($($arg:ident: $ty:ty),*) ($($ret:ty)?) ($($bound:ty: $trait:path),*)) => {
         #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
         unsafe fn avx512<$($g),*>($($arg: $ty),*) $(-> $ret)? where $($bound: $trait),* {
             body($($arg),*)
@@ -123,7 +124,9 @@ macro_rules! __simd_loop_avx512 {
 /// (Rust never contracts `a * b + c` into a fused multiply-add). Only code
 /// inlined into the copy gets its features: use plain loops, since a
 /// closure handed to an iterator adaptor may stay out of line. Each bound in
-/// the `where` list names one trait (`T: Copy, T: Default`).
+/// the `where` list names one trait (`T: Copy, T: Default`). A kernel that
+/// starts with `avx2_at_most:` gets no AVX-512 copy (for loops that measured
+/// slower with one).
 ///
 /// ```
 /// ferrograd_storage::simd_loop! {
@@ -142,7 +145,10 @@ macro_rules! __simd_loop_avx512 {
 /// ```
 #[macro_export]
 macro_rules! simd_loop {
-    ($(#[$doc:meta])* $vis:vis fn $name:ident$(<$($g:ident),*>)?($($arg:ident: $ty:ty),*) $(-> $ret:ty)?
+    (avx2_at_most: $($kernel:tt)*) => {
+        $crate::simd_loop!(@copies [] $($kernel)*);
+    };
+    (@copies [$($wide:tt)*] $(#[$doc:meta])* $vis:vis fn $name:ident$(<$($g:ident),*>)?($($arg:ident: $ty:ty),*) $(-> $ret:ty)?
         where $($bound:ty: $trait:path),* $body:block) => {
         $(#[$doc])*
         #[inline]
@@ -156,7 +162,7 @@ macro_rules! simd_loop {
                 body($($arg),*)
             }
 
-            $crate::__simd_loop_avx512!(($($($g),*)?) ($($arg: $ty),*) ($($ret)?) ($($bound: $trait),*));
+            $crate::__simd_loop_avx512!([$($wide)*] ($($($g),*)?) ($($arg: $ty),*) ($($ret)?) ($($bound: $trait),*));
 
             #[cfg(target_arch = "x86_64")]
             if $crate::cpu::simd::has_avx2_fma() {
@@ -165,5 +171,8 @@ macro_rules! simd_loop {
             }
             body($($arg),*)
         }
+    };
+    ($($kernel:tt)*) => {
+        $crate::simd_loop!(@copies [avx512] $($kernel)*);
     };
 }
