@@ -20,6 +20,11 @@ pub enum Level {
 /// The widest level kernels may use (`u8::MAX`: unset, i.e. the CPU's best).
 static CAP: AtomicU8 = AtomicU8::new(u8::MAX);
 
+/// The level kernels run now, `min(CPU's best, CAP)`, kept in one byte so
+/// that a kernel's dispatch is one load (`UNKNOWN` until first asked).
+static EFFECTIVE: AtomicU8 = AtomicU8::new(UNKNOWN);
+const UNKNOWN: u8 = u8::MAX;
+
 /// Lets kernels use copies up to `level` only (`None`: the widest the CPU
 /// has), for comparing copies in tests and benchmarks. Every copy computes
 /// the same IEEE results, so changing it while other threads run kernels
@@ -33,60 +38,69 @@ static CAP: AtomicU8 = AtomicU8::new(u8::MAX);
 /// assert!(level() >= Level::Baseline);
 /// ```
 pub fn cap_level(level: Option<Level>) {
-    CAP.store(level.map_or(u8::MAX, |l| l as u8), Ordering::Relaxed);
+    let cap = level.map_or(u8::MAX, |l| l as u8);
+    CAP.store(cap, Ordering::Relaxed);
+    EFFECTIVE.store((best_level() as u8).min(cap), Ordering::Relaxed);
 }
 
 /// The copy `simd_loop!` kernels run now: the widest the CPU has (and this
 /// build compiled), within [`cap_level`]'s cap.
 pub fn level() -> Level {
-    let cap = CAP.load(Ordering::Relaxed);
-    let best = best_level();
-    if (best as u8) <= cap {
-        best
-    } else if cap >= Level::Avx2 as u8 {
-        Level::Avx2
-    } else {
-        Level::Baseline
+    match effective() {
+        0 => Level::Baseline,
+        1 => Level::Avx2,
+        _ => Level::Avx512,
     }
 }
 
-/// The widest level the CPU and this build support.
+/// [`level`] as its byte.
 #[inline]
+fn effective() -> u8 {
+    let e = EFFECTIVE.load(Ordering::Relaxed);
+    if e != UNKNOWN {
+        return e;
+    }
+    let e = (best_level() as u8).min(CAP.load(Ordering::Relaxed));
+    EFFECTIVE.store(e, Ordering::Relaxed);
+    e
+}
+
+/// The widest level the CPU and this build support (`std` caches the
+/// feature checks).
 fn best_level() -> Level {
     #[cfg(all(target_arch = "x86_64", ferrograd_avx512))]
-    if has_avx512() {
+    if std::is_x86_feature_detected!("avx512f")
+        && std::is_x86_feature_detected!("avx512vl")
+        && std::is_x86_feature_detected!("avx512bw")
+        && std::is_x86_feature_detected!("avx512dq")
+        && std::is_x86_feature_detected!("avx2")
+        && std::is_x86_feature_detected!("fma")
+    {
         return Level::Avx512;
     }
     #[cfg(target_arch = "x86_64")]
-    if has_avx2_fma() {
+    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
         return Level::Avx2;
     }
     Level::Baseline
 }
 
-/// True when the CPU runs AVX2 and FMA instructions (`std` caches the check)
-/// and no [`cap_level`] below AVX2 is set.
+/// True when kernels run their AVX2 + FMA copy: the CPU has both and no
+/// [`cap_level`] below AVX2 is set.
 #[cfg(target_arch = "x86_64")]
 #[doc(hidden)]
 #[inline]
 pub fn has_avx2_fma() -> bool {
-    std::is_x86_feature_detected!("avx2")
-        && std::is_x86_feature_detected!("fma")
-        && CAP.load(Ordering::Relaxed) >= Level::Avx2 as u8
+    effective() >= Level::Avx2 as u8
 }
 
-/// True when the CPU runs the AVX-512 subsets the AVX-512 copies are built
-/// for (and AVX2 + FMA), and no [`cap_level`] below AVX-512 is set.
+/// True when kernels run their AVX-512 copy: the CPU has the subsets it is
+/// built for (and AVX2 + FMA) and no [`cap_level`] below AVX-512 is set.
 #[cfg(all(target_arch = "x86_64", ferrograd_avx512))]
 #[doc(hidden)]
 #[inline]
 pub fn has_avx512() -> bool {
-    std::is_x86_feature_detected!("avx512f")
-        && std::is_x86_feature_detected!("avx512vl")
-        && std::is_x86_feature_detected!("avx512bw")
-        && std::is_x86_feature_detected!("avx512dq")
-        && has_avx2_fma()
-        && CAP.load(Ordering::Relaxed) >= Level::Avx512 as u8
+    effective() >= Level::Avx512 as u8
 }
 
 /// The AVX-512 copy of a `simd_loop!` kernel and its dispatch (nothing when
