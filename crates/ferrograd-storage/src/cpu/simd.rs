@@ -17,11 +17,9 @@ pub enum Level {
     Avx512 = 2,
 }
 
-/// The widest level kernels may use (`u8::MAX`: unset, i.e. the CPU's best).
-static CAP: AtomicU8 = AtomicU8::new(u8::MAX);
-
-/// The level kernels run now, `min(CPU's best, CAP)`, kept in one byte so
-/// that a kernel's dispatch is one load (`UNKNOWN` until first asked).
+/// The level kernels run now: the CPU's best within [`cap_level`]'s cap,
+/// kept in one byte so that a kernel's dispatch is one load (`UNKNOWN`
+/// until first asked or capped).
 static EFFECTIVE: AtomicU8 = AtomicU8::new(UNKNOWN);
 const UNKNOWN: u8 = u8::MAX;
 
@@ -39,7 +37,6 @@ const UNKNOWN: u8 = u8::MAX;
 /// ```
 pub fn cap_level(level: Option<Level>) {
     let cap = level.map_or(u8::MAX, |l| l as u8);
-    CAP.store(cap, Ordering::Relaxed);
     EFFECTIVE.store((best_level() as u8).min(cap), Ordering::Relaxed);
 }
 
@@ -60,9 +57,12 @@ fn effective() -> u8 {
     if e != UNKNOWN {
         return e;
     }
-    let e = (best_level() as u8).min(CAP.load(Ordering::Relaxed));
-    EFFECTIVE.store(e, Ordering::Relaxed);
-    e
+    // First use: the CPU's best, unless a cap landed meanwhile.
+    let best = best_level() as u8;
+    match EFFECTIVE.compare_exchange(UNKNOWN, best, Ordering::Relaxed, Ordering::Relaxed) {
+        Ok(_) => best,
+        Err(capped) => capped,
+    }
 }
 
 /// The widest level the CPU and this build support (`std` caches the
