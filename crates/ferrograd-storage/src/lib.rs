@@ -7,6 +7,7 @@
 //! - [`cpu`] holds the generic CPU kernels over strided layouts;
 //! - [`Error`] is the one error type every ferrograd crate returns.
 
+mod borrow;
 mod buffer;
 pub mod cpu;
 #[cfg(feature = "cuda")]

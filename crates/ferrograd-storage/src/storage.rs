@@ -2,15 +2,14 @@
 //! with the version counter those views share, and the borrow rules that keep
 //! zero-copy views sound (many readers or one writer, checked at runtime).
 
+use crate::borrow::BorrowCell;
 use crate::{CpuBuffer, DType, Device, Element, Error, Result};
-use parking_lot::lock_api::RawRwLock as _;
-use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 struct StorageInner {
-    buffer: RwLock<CpuBuffer>,
+    buffer: BorrowCell<CpuBuffer>,
     version: AtomicU64,
     device: Device,
     dtype: DType,
@@ -68,7 +67,10 @@ impl std::fmt::Debug for Storage {
 /// assert!(s.write().is_err()); // a reader excludes writers
 /// # Ok::<(), ferrograd_storage::Error>(())
 /// ```
-pub type ReadGuard<'a> = RwLockReadGuard<'a, CpuBuffer>;
+pub struct ReadGuard<'a> {
+    inner: &'a StorageInner,
+}
+
 /// An exclusive borrow of a storage's buffer.
 ///
 /// ```
@@ -81,7 +83,9 @@ pub type ReadGuard<'a> = RwLockReadGuard<'a, CpuBuffer>;
 /// assert_eq!(s.read()?.as_slice::<f32>(), Some(&[5.0f32, 2.0][..]));
 /// # Ok::<(), ferrograd_storage::Error>(())
 /// ```
-pub type WriteGuard<'a> = RwLockWriteGuard<'a, CpuBuffer>;
+pub struct WriteGuard<'a> {
+    inner: &'a StorageInner,
+}
 
 fn busy(state: &'static str) -> Error {
     Error::StorageBorrowed {
@@ -105,7 +109,7 @@ impl Storage {
             inner: Arc::new(StorageInner {
                 dtype: buffer.dtype(),
                 len: buffer.len(),
-                buffer: RwLock::new(buffer),
+                buffer: BorrowCell::new(buffer),
                 version: AtomicU64::new(0),
                 device: Device::Cpu,
                 #[cfg(feature = "cuda")]
@@ -120,7 +124,7 @@ impl Storage {
             inner: Arc::new(StorageInner {
                 dtype: buffer.dtype(),
                 len: buffer.len(),
-                buffer: RwLock::new(CpuBuffer::zeros(buffer.dtype(), 0)),
+                buffer: BorrowCell::new(CpuBuffer::zeros(buffer.dtype(), 0)),
                 version: AtomicU64::new(0),
                 device: buffer.device(),
                 on_device: Some(buffer),
@@ -324,10 +328,11 @@ impl Storage {
     #[inline]
     pub fn read(&self) -> Result<ReadGuard<'_>> {
         self.check_host()?;
-        self.inner
-            .buffer
-            .try_read()
-            .ok_or_else(|| busy("mutably borrowed"))
+        if self.inner.buffer.try_share() {
+            Ok(ReadGuard { inner: &self.inner })
+        } else {
+            Err(busy("mutably borrowed"))
+        }
     }
 
     /// Borrows the buffer for writing; fails instead of blocking if anyone else holds it.
@@ -345,10 +350,11 @@ impl Storage {
     /// ```
     pub fn write(&self) -> Result<WriteGuard<'_>> {
         self.check_host()?;
-        self.inner
-            .buffer
-            .try_write()
-            .ok_or_else(|| busy("borrowed"))
+        if self.inner.buffer.try_exclusive() {
+            Ok(WriteGuard { inner: &self.inner })
+        } else {
+            Err(busy("borrowed"))
+        }
     }
 
     /// A read borrow that owns a handle to the storage, so it can outlive the
@@ -364,8 +370,8 @@ impl Storage {
     /// ```
     pub fn read_owned(&self) -> Result<OwnedReadGuard> {
         self.check_host()?;
-        // SAFETY: the raw lock is released in OwnedReadGuard::drop.
-        if unsafe { self.inner.buffer.raw() }.try_lock_shared() {
+        // The borrow is given back in OwnedReadGuard::drop.
+        if self.inner.buffer.try_share() {
             Ok(OwnedReadGuard {
                 inner: self.inner.clone(),
             })
@@ -388,8 +394,8 @@ impl Storage {
     /// ```
     pub fn write_owned(&self) -> Result<OwnedWriteGuard> {
         self.check_host()?;
-        // SAFETY: the raw lock is released in OwnedWriteGuard::drop.
-        if unsafe { self.inner.buffer.raw() }.try_lock_exclusive() {
+        // The borrow is given back in OwnedWriteGuard::drop.
+        if self.inner.buffer.try_exclusive() {
             Ok(OwnedWriteGuard {
                 inner: self.inner.clone(),
             })
@@ -458,15 +464,15 @@ pub struct OwnedReadGuard {
 impl Deref for OwnedReadGuard {
     type Target = CpuBuffer;
     fn deref(&self) -> &CpuBuffer {
-        // SAFETY: a shared lock is held for the guard's lifetime.
-        unsafe { &*self.inner.buffer.data_ptr() }
+        // SAFETY: a shared borrow is held for the guard's lifetime.
+        unsafe { &*self.inner.buffer.as_ptr() }
     }
 }
 
 impl Drop for OwnedReadGuard {
     fn drop(&mut self) {
-        // SAFETY: acquired in Storage::read_owned.
-        unsafe { self.inner.buffer.raw().unlock_shared() }
+        // SAFETY: taken in Storage::read_owned; the guard goes with it.
+        unsafe { self.inner.buffer.unshare() }
     }
 }
 
@@ -487,22 +493,75 @@ pub struct OwnedWriteGuard {
 impl Deref for OwnedWriteGuard {
     type Target = CpuBuffer;
     fn deref(&self) -> &CpuBuffer {
-        // SAFETY: an exclusive lock is held for the guard's lifetime.
-        unsafe { &*self.inner.buffer.data_ptr() }
+        // SAFETY: the exclusive borrow is held for the guard's lifetime.
+        unsafe { &*self.inner.buffer.as_ptr() }
     }
 }
 
 impl DerefMut for OwnedWriteGuard {
     fn deref_mut(&mut self) -> &mut CpuBuffer {
-        // SAFETY: an exclusive lock is held for the guard's lifetime.
-        unsafe { &mut *self.inner.buffer.data_ptr() }
+        // SAFETY: the exclusive borrow is held for the guard's lifetime, and
+        // `&mut self` makes this the only reference made through it.
+        unsafe { &mut *self.inner.buffer.as_ptr() }
     }
 }
 
 impl Drop for OwnedWriteGuard {
     fn drop(&mut self) {
-        // SAFETY: acquired in Storage::write_owned.
-        unsafe { self.inner.buffer.raw().unlock_exclusive() }
+        // SAFETY: taken in Storage::write_owned; the guard goes with it.
+        unsafe { self.inner.buffer.unexclusive() }
+    }
+}
+
+impl std::fmt::Debug for ReadGuard<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("ReadGuard").field(&**self).finish()
+    }
+}
+
+impl std::fmt::Debug for WriteGuard<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("WriteGuard").field(&**self).finish()
+    }
+}
+
+impl Deref for ReadGuard<'_> {
+    type Target = CpuBuffer;
+    #[inline]
+    fn deref(&self) -> &CpuBuffer {
+        // SAFETY: a shared borrow is held for the guard's lifetime.
+        unsafe { &*self.inner.buffer.as_ptr() }
+    }
+}
+
+impl Drop for ReadGuard<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: taken in Storage::read; the guard goes with it.
+        unsafe { self.inner.buffer.unshare() }
+    }
+}
+
+impl Deref for WriteGuard<'_> {
+    type Target = CpuBuffer;
+    fn deref(&self) -> &CpuBuffer {
+        // SAFETY: the exclusive borrow is held for the guard's lifetime.
+        unsafe { &*self.inner.buffer.as_ptr() }
+    }
+}
+
+impl DerefMut for WriteGuard<'_> {
+    fn deref_mut(&mut self) -> &mut CpuBuffer {
+        // SAFETY: the exclusive borrow is held for the guard's lifetime, and
+        // `&mut self` makes this the only reference made through it.
+        unsafe { &mut *self.inner.buffer.as_ptr() }
+    }
+}
+
+impl Drop for WriteGuard<'_> {
+    fn drop(&mut self) {
+        // SAFETY: taken in Storage::write; the guard goes with it.
+        unsafe { self.inner.buffer.unexclusive() }
     }
 }
 
