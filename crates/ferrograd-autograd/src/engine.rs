@@ -253,6 +253,7 @@ fn accumulate(leaf: Tensor, mut grad: Tensor, create_graph: bool) -> Result<()> 
         None if !create_graph => grad.contiguous_owned()?,
         None => grad,
     };
+    leaf.inner.mark_meta_used();
     leaf.inner.meta.lock().grad = Some(if create_graph { new } else { new.detach() });
     Ok(())
 }

@@ -51,6 +51,11 @@ pub(crate) struct TensorImpl {
     /// [`TensorImpl::downgrade`]); while it is clear, one strong handle
     /// means no other handle at all (`small_outputs::sole_owner`).
     pub(crate) downgraded: AtomicBool,
+    /// Set (and never cleared) before a `.grad`, a hook or `retain_grad` is
+    /// written into `meta`, so that the small-tensor pool can tell a tensor
+    /// whose `meta` never held more than `requires_grad`/`grad_fn` from one
+    /// flag instead of reading each field (`TensorImpl::mark_meta_used`).
+    pub(crate) meta_used: AtomicBool,
     /// For views: the tensor whose storage they view (never itself a view).
     /// Fixed at creation, so reading it takes no lock.
     pub(crate) view_base: Option<Tensor>,
@@ -63,6 +68,12 @@ impl TensorImpl {
     pub(crate) fn downgrade(this: &Arc<TensorImpl>) -> Weak<TensorImpl> {
         this.downgraded.store(true, Ordering::Relaxed);
         Arc::downgrade(this)
+    }
+
+    /// Marks `meta` as holding (or about to hold) a grad, a hook or
+    /// `retains_grad`; every write of those fields calls it first.
+    pub(crate) fn mark_meta_used(&self) {
+        self.meta_used.store(true, Ordering::Relaxed);
     }
 }
 
@@ -117,6 +128,7 @@ impl Tensor {
             meta: Mutex::new(AutogradMeta::default()),
             requires_grad_cached: AtomicBool::new(false),
             downgraded: AtomicBool::new(false),
+            meta_used: AtomicBool::new(false),
             view_base,
         }))
     }
@@ -531,6 +543,9 @@ impl Tensor {
                 });
             }
         }
+        if grad.is_some() {
+            self.inner.mark_meta_used();
+        }
         self.inner.meta.lock().grad = grad;
         Ok(())
     }
@@ -597,6 +612,7 @@ impl Tensor {
     /// # Ok::<(), ferrograd_autograd::Error>(())
     /// ```
     pub fn retain_grad(&self) -> Result<()> {
+        self.inner.mark_meta_used();
         let mut meta = self.inner.meta.lock();
         let Some(node) = meta.grad_fn.clone() else {
             if meta.requires_grad {
@@ -614,6 +630,7 @@ impl Tensor {
         let weak = TensorImpl::downgrade(&self.inner);
         node.pre_hooks.lock().push(Arc::new(move |g: &Tensor| {
             if let Some(t) = weak.upgrade() {
+                t.mark_meta_used();
                 let mut meta = t.meta.lock();
                 meta.grad = Some(match meta.grad.take() {
                     Some(old) => crate::grad_mode::with_no_grad(|| old.try_add(g)).ok()?,
@@ -659,7 +676,10 @@ impl Tensor {
         let mut meta = self.inner.meta.lock();
         match meta.grad_fn.clone() {
             Some(node) => node.pre_hooks.lock().push(Arc::new(hook)),
-            None if meta.requires_grad => meta.hooks.push(Arc::new(hook)),
+            None if meta.requires_grad => {
+                self.inner.mark_meta_used();
+                meta.hooks.push(Arc::new(hook));
+            }
             None => {
                 return Err(Error::Autograd(
                     "cannot register a hook on a tensor that doesn't require gradient".into(),
