@@ -216,7 +216,6 @@ fn reusable(inner: &mut Arc<TensorImpl>, numel: usize) -> bool {
         if meta.accumulator.strong_count() != 0 || meta.accumulator.weak_count() != 0 {
             meta.accumulator = std::sync::Weak::new();
         }
-        *tensor.requires_grad_cached.get_mut() = false;
     }
     unobserved
 }

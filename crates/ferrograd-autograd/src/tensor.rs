@@ -71,7 +71,8 @@ impl TensorImpl {
     }
 
     /// Marks `meta` as holding (or about to hold) a grad, a hook or
-    /// `retains_grad`; every write of those fields calls it first.
+    /// `retains_grad`. Every path that stores one calls it first
+    /// (`retain_grad`'s call also covers the grads its hook stores later).
     pub(crate) fn mark_meta_used(&self) {
         self.meta_used.store(true, Ordering::Relaxed);
     }
@@ -612,7 +613,6 @@ impl Tensor {
     /// # Ok::<(), ferrograd_autograd::Error>(())
     /// ```
     pub fn retain_grad(&self) -> Result<()> {
-        self.inner.mark_meta_used();
         let mut meta = self.inner.meta.lock();
         let Some(node) = meta.grad_fn.clone() else {
             if meta.requires_grad {
@@ -625,12 +625,12 @@ impl Tensor {
         if meta.retains_grad {
             return Ok(());
         }
+        self.inner.mark_meta_used(); // also covers the grads the hook below stores
         meta.retains_grad = true;
         drop(meta);
         let weak = TensorImpl::downgrade(&self.inner);
         node.pre_hooks.lock().push(Arc::new(move |g: &Tensor| {
             if let Some(t) = weak.upgrade() {
-                t.mark_meta_used();
                 let mut meta = t.meta.lock();
                 meta.grad = Some(match meta.grad.take() {
                     Some(old) => crate::grad_mode::with_no_grad(|| old.try_add(g)).ok()?,
